@@ -1,0 +1,45 @@
+"""The book builds from the repository with warnings as errors, and its pages hold executed output."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def built_site(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("book")
+    jb = Path(sys.executable).with_name("jupyter-book")
+    proc = subprocess.run(
+        [str(jb), "build", str(ROOT), "--path-output", str(out), "--warningiserror", "--keep-going"],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    assert proc.returncode == 0, f"jupyter-book build failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}"
+    yield out / "_build" / "html"
+    shutil.rmtree(out, ignore_errors=True)
+
+
+@pytest.mark.slow
+def test_index_redirects_to_the_introduction(built_site):
+    index = (built_site / "index.html").read_text()
+    assert "book/intro.html" in index
+
+
+@pytest.mark.slow
+def test_introduction_shows_executed_output(built_site):
+    page = (built_site / "book" / "intro.html").read_text()
+    assert "[[4 3 4]" in page  # the printed feature map of the worked example
+    assert "(63, 25)" in page  # the corrected output size
+
+
+@pytest.mark.slow
+def test_bibliography_lists_the_original_papers(built_site):
+    page = (built_site / "book" / "bibliography.html").read_text()
+    for name in ("LeCun", "Krizhevsky", "Hochreiter", "Ganin"):
+        assert name in page
