@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
 
 History = dict  # {"loss": [...], "accuracy": [...], "val_loss": [...], "val_accuracy": [...]}, one entry per epoch
 
@@ -47,3 +50,13 @@ class EarlyStopping:
         else:
             self.wait += 1
         return better, self.wait >= self.patience
+
+
+def check_xy(x: Any, y: Any, func: str) -> tuple[np.ndarray, np.ndarray]:
+    """Read inputs and targets as arrays with the same number of samples."""
+    x, y = np.asarray(x), np.asarray(y)
+    if len(x) != len(y):
+        raise ValueError(f"{func}: `x` has {len(x)} samples but `y` has {len(y)}; they must match.")
+    if len(x) == 0:
+        raise ValueError(f"{func}: no samples (x.shape={x.shape}).")
+    return x, y

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import as_int
-from .history import EarlyStopping, History
+from .history import EarlyStopping, History, check_xy
 
 LOSSES = ("cross_entropy", "bce", "mse")
 
@@ -58,18 +58,9 @@ def _optimizer(name: str, lr: float, weight_decay: float):
     raise ValueError(f'fit: `optimizer` must be "adam", "sgd" or "sgd_momentum". Received: optimizer={name!r}.')
 
 
-def _check_xy(x: Any, y: Any, func: str) -> tuple[np.ndarray, np.ndarray]:
-    x, y = np.asarray(x), np.asarray(y)
-    if len(x) != len(y):
-        raise ValueError(f"{func}: `x` has {len(x)} samples but `y` has {len(y)}; they must match.")
-    if len(x) == 0:
-        raise ValueError(f"{func}: no samples (x.shape={x.shape}).")
-    return x, y
-
-
 def evaluate(model, x: Any, y: Any, *, loss: str = "cross_entropy", batch_size: int = 256) -> dict[str, float]:
     """Mean loss (and accuracy for classification) of a compiled or uncompiled ``model`` on ``(x, y)``."""
-    x, y = _check_xy(x, y, "evaluate")
+    x, y = check_xy(x, y, "evaluate")
     loss_fn, metrics = _loss(loss)
     out = model.predict(x.astype(np.float32), batch_size=batch_size, verbose=0)
     yy = y.astype(np.float32).reshape(out.shape) if loss != "cross_entropy" else y
@@ -117,7 +108,7 @@ def fit(
     keras = _keras()
     from tqdm import tqdm
 
-    x, y = _check_xy(x, y, "fit")
+    x, y = check_xy(x, y, "fit")
     epochs = as_int(epochs, "epochs", "fit", minimum=1)
     batch_size = as_int(batch_size, "batch_size", "fit", minimum=1)
     loss_fn, metrics = _loss(loss)
@@ -153,7 +144,7 @@ def fit(
 
     val = None
     if validation_data is not None:
-        xv, yv = _check_xy(*validation_data, "fit")
+        xv, yv = check_xy(*validation_data, "fit")
         val = (xv.astype(np.float32), yv if loss == "cross_entropy" else yv.astype(np.float32))
     model.fit(
         x.astype(np.float32), yy, epochs=epochs, batch_size=batch_size, validation_data=val,

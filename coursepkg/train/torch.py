@@ -16,7 +16,7 @@ from torch import nn
 from tqdm import tqdm
 
 from .._validation import as_int
-from .history import EarlyStopping, History
+from .history import EarlyStopping, History, check_xy
 
 LOSSES = ("cross_entropy", "bce", "mse")
 
@@ -56,15 +56,6 @@ def _correct(out: torch.Tensor, target: torch.Tensor, loss: str) -> int | None:
     return None
 
 
-def _check_xy(x: Any, y: Any, func: str) -> tuple[np.ndarray, np.ndarray]:
-    x, y = np.asarray(x), np.asarray(y)
-    if len(x) != len(y):
-        raise ValueError(f"{func}: `x` has {len(x)} samples but `y` has {len(y)}; they must match.")
-    if len(x) == 0:
-        raise ValueError(f"{func}: no samples (x.shape={x.shape}).")
-    return x, y
-
-
 @torch.no_grad()
 def evaluate(
     model: nn.Module, x: Any, y: Any, *, loss: str = "cross_entropy", batch_size: int = 256, device: Any = None
@@ -75,7 +66,7 @@ def evaluate(
     -------
     dict with ``loss`` and, for ``cross_entropy`` and ``bce``, ``accuracy``
     """
-    x, y = _check_xy(x, y, "evaluate")
+    x, y = check_xy(x, y, "evaluate")
     device = torch.device(device) if device is not None else next(model.parameters()).device
     criterion = _loss_fn(loss)
     was_training = model.training
@@ -163,7 +154,7 @@ def fit(
     """
     import time
 
-    x, y = _check_xy(x, y, "fit")
+    x, y = check_xy(x, y, "fit")
     epochs = as_int(epochs, "epochs", "fit", minimum=1)
     batch_size = as_int(batch_size, "batch_size", "fit", minimum=1)
     criterion = _loss_fn(loss)
