@@ -1,0 +1,287 @@
+"""What every Keras model of the course shares: argument checks, geometry, PyTorch-style padding, counts.
+
+Explained in the chapter on classic architectures. The Keras builders are twins of those in
+:mod:`coursepkg.models.torch`: same names, same arguments, same layers in the same order, so that
+:mod:`coursepkg.models.transfer_weights` can copy weights from one to the other. Three conventions make the
+twins compute the same function:
+
+- **padding** is PyTorch's explicit, symmetric zero padding. :func:`conv2d` uses ``padding="same"`` only
+  where it means exactly that (stride 1, odd kernel, ``p = (k - 1) / 2``) and otherwise inserts a
+  ``ZeroPadding2D`` layer in front of a ``"valid"`` convolution. (Keras's ``"same"`` with stride 2 pads
+  0 on top and 1 at the bottom of an even input, PyTorch's ``padding=1`` pads 1 on both sides: the two
+  disagree.)
+- **padded max pooling** pads with zeros (:func:`max_pool`), which equals PyTorch's ``-inf`` padding
+  because every padded max pooling of the course follows a ReLU (its input is >= 0). keras.applications
+  does the same (``ZeroPadding2D`` then ``MaxPooling2D``).
+- **batch normalisation** uses PyTorch's hyperparameters: ``epsilon = 1e-5`` and a running-average
+  momentum of ``0.9`` in Keras's convention (PyTorch's ``momentum=0.1``). Keras's defaults are 1e-3 and
+  0.99; keras.applications uses 1.001e-5, a workaround for an old cuDNN lower bound. The epsilon changes
+  no weight shape, so keras.applications weights still load into these models by order.
+
+The geometry (:class:`Window`, :func:`spatial_size`, :func:`minimum_size`) walks an input size through a
+model's downsampling path with the output-size formula ``floor((n + 2p - k) / s) + 1``
+(:func:`coursepkg.ops.conv_output_size`); the builders use it to reject inputs that are too small with a
+message that says how large they must be.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import numbers
+import os
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+from keras import layers  # noqa: E402
+
+from ..._validation import as_int, as_pair  # noqa: E402
+from ...ops import conv_output_size  # noqa: E402
+
+__all__ = ["BN_EPSILON", "BN_MOMENTUM", "Window", "count_params", "minimum_size", "spatial_size", "stage_shapes"]
+
+#: Batch-norm epsilon of every Keras builder: PyTorch's default, so that the twins compute the same thing.
+BN_EPSILON = 1e-5
+#: Keras's batch-norm momentum ``new = m * old + (1 - m) * batch``: 0.9 is PyTorch's ``momentum=0.1``.
+BN_MOMENTUM = 0.9
+
+
+class Window(NamedTuple):
+    """A convolution or pooling window along one spatial axis.
+
+    ``ceil`` rounds the number of positions up (PyTorch's ``ceil_mode=True``), with PyTorch's rule that
+    the last window must start inside the input or its left padding.
+    """
+
+    kernel: int
+    padding: int = 0
+    stride: int = 1
+    ceil: bool = False
+
+
+def _window_out(n: int, w: Window) -> int:
+    """Output size of one window over ``n`` inputs; ValueError when it does not fit."""
+    if not w.ceil:
+        return conv_output_size(n, w.kernel, w.padding, w.stride)  # floor((n + 2p - k) / s) + 1
+    out = -(-(n + 2 * w.padding - w.kernel) // w.stride) + 1  # ceil((n + 2p - k) / s) + 1
+    if (out - 1) * w.stride >= n + w.padding:  # the last window would start in the right padding
+        out -= 1
+    if out < 1:
+        raise ValueError(
+            f"a {w.kernel}-window with stride {w.stride} and padding {w.padding} in ceil mode leaves no output "
+            f"for an input of size {n}."
+        )
+    return out
+
+
+def spatial_size(n: int, windows: Sequence[Window]) -> int:
+    """Size of one spatial axis after the windows, in order.
+
+    Examples
+    --------
+    >>> spatial_size(227, [Window(11, 0, 4), Window(3, 0, 2)])  # AlexNet's conv1 and pool1
+    27
+    """
+    for w in windows:
+        n = _window_out(n, w)
+    return n
+
+
+@functools.lru_cache(maxsize=None)
+def minimum_size(windows: tuple[Window, ...]) -> int:
+    """Smallest input size (along one axis) that every window fits in.
+
+    Examples
+    --------
+    >>> minimum_size((Window(3), Window(2, 0, 2)))  # a 3x3 valid conv then a 2x2 pool: 4 -> 2 -> 1
+    4
+    """
+    for n in range(1, 4097):
+        try:
+            spatial_size(n, windows)
+        except ValueError:
+            continue
+        return n
+    raise ValueError(f"minimum_size: no input up to 4096 pixels fits the windows {windows}.")
+
+
+def check_common(
+    func: str, num_classes: Any, in_channels: Any, input_size: Any, windows: Sequence[Window], name: str
+) -> tuple[int, int, tuple[int, int]]:
+    """Validate the arguments every builder takes; return ``(num_classes, in_channels, (H, W))``."""
+    num_classes = as_int(num_classes, "num_classes", func, minimum=1)
+    in_channels = as_int(in_channels, "in_channels", func, minimum=1)
+    hw = as_pair(input_size, "input_size", func, minimum=1)
+    least = minimum_size(tuple(windows))
+    if min(hw) < least:
+        raise ValueError(
+            f"{func}: input_size={input_size!r} is too small for {name}: its convolutions and poolings need "
+            f"inputs of at least {least}x{least} pixels. Use input_size >= {least} (resize or pad the images)."
+        )
+    return num_classes, in_channels, hw
+
+
+def as_bool(value: Any, name: str, func: str) -> bool:
+    """Check that a flag is a real ``bool`` (not ``0``/``1`` or a string)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{func}: `{name}` must be True or False. Received: {name}={value!r}.")
+    return value
+
+
+def as_rate(value: Any, name: str, func: str) -> float:
+    """Check a dropout rate, a float in [0, 1)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise TypeError(f"{func}: `{name}` must be a float in [0, 1). Received: {name}={value!r}.")
+    if not 0.0 <= value < 1.0:
+        raise ValueError(
+            f"{func}: `{name}` is the fraction of units dropped and must be in [0, 1); use 0.0 for no dropout. "
+            f"Received: {name}={value}."
+        )
+    return float(value)
+
+
+def image_input(in_channels: int, hw: tuple[int, int]) -> keras.KerasTensor:
+    """The model input: a batch of ``(N, H, W, C)`` images (channels last)."""
+    return keras.Input(shape=(hw[0], hw[1], in_channels), name="input")
+
+
+def conv2d(
+    x: keras.KerasTensor,
+    filters: int,
+    kernel_size: int,
+    *,
+    strides: int = 1,
+    padding: int = 0,
+    use_bias: bool = True,
+    activation: str | None = None,
+    name: str,
+) -> keras.KerasTensor:
+    """``Conv2D`` with PyTorch's symmetric zero padding of ``padding`` pixels on every side.
+
+    ``(N, H, W, C) -> (N, OH, OW, filters)`` with ``OH = floor((H + 2p - k) / s) + 1``. The padding is
+    ``"same"`` where that is the same thing (stride 1, ``2p = k - 1``), else a ``ZeroPadding2D`` layer named
+    ``{name}_pad``; neither has weights, so the weighted layers line up with PyTorch's one for one.
+    """
+    if padding == 0:
+        mode = "valid"
+    elif strides == 1 and 2 * padding == kernel_size - 1:
+        mode = "same"
+    else:
+        x = layers.ZeroPadding2D(padding, name=f"{name}_pad")(x)  # (N, H + 2p, W + 2p, C)
+        mode = "valid"
+    return layers.Conv2D(
+        filters, kernel_size, strides=strides, padding=mode, use_bias=use_bias, activation=activation, name=name
+    )(x)
+
+
+def max_pool(
+    x: keras.KerasTensor,
+    pool_size: int,
+    *,
+    strides: int | None = None,
+    padding: int = 0,
+    ceil_mode: bool = False,
+    name: str,
+) -> keras.KerasTensor:
+    """``MaxPooling2D`` with PyTorch's ``padding`` and ``ceil_mode``, for non-negative inputs.
+
+    Padding is with zeros (a ``ZeroPadding2D`` layer named ``{name}_pad``), which equals PyTorch's
+    ``-inf`` padding when the input is >= 0, as it is after a ReLU: call it only there. ``ceil_mode`` adds
+    the extra bottom/right zeros that make the last, partial window fit. A stride-1 pooling with
+    ``2p = k - 1`` uses ``padding="same"`` instead, which ignores the padded cells (exactly ``-inf``).
+    """
+    strides = pool_size if strides is None else strides
+    if strides == 1 and padding and 2 * padding == pool_size - 1 and not ceil_mode:
+        return layers.MaxPooling2D(pool_size, strides=1, padding="same", name=name)(x)
+    extra = [0, 0]
+    if ceil_mode:
+        for axis in (0, 1):
+            n = int(x.shape[1 + axis])
+            out = _window_out(n, Window(pool_size, padding, strides, ceil=True))
+            extra[axis] = max(0, (out - 1) * strides + pool_size - (n + 2 * padding))
+    if padding or any(extra):
+        pads = ((padding, padding + extra[0]), (padding, padding + extra[1]))
+        x = layers.ZeroPadding2D(pads, name=f"{name}_pad")(x)
+    return layers.MaxPooling2D(pool_size, strides=strides, padding="valid", name=name)(x)
+
+
+def batch_norm(x: keras.KerasTensor, *, name: str) -> keras.KerasTensor:
+    """``BatchNormalization`` over the channel axis with PyTorch's epsilon and momentum."""
+    return layers.BatchNormalization(axis=-1, epsilon=BN_EPSILON, momentum=BN_MOMENTUM, name=name)(x)
+
+
+def count_params(model: keras.Model, trainable_only: bool = False) -> int:
+    """Number of weights of a Keras model, ``model.count_params()``.
+
+    Keras counts every weight, including the *non-trainable* moving mean and variance of each batch-norm
+    layer (two numbers per channel); PyTorch keeps those in buffers, which ``count_params`` of
+    :mod:`coursepkg.models.torch` does not count. ``trainable_only=True`` gives the number comparable to
+    PyTorch's (for models whose convolutions have the same biases).
+
+    Parameters
+    ----------
+    model : keras.Model (or any built keras.layers.Layer)
+    trainable_only : bool, default False
+        Count only the trainable weights.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> count_params(keras.Sequential([keras.Input((9216,)), keras.layers.Dense(4096)]))  # AlexNet's fc6
+    37752832
+    """
+    if not isinstance(model, keras.layers.Layer):
+        raise TypeError(
+            f"count_params: `model` must be a keras.Model or keras layer. Received an object of type "
+            f"{type(model).__name__}."
+        )
+    trainable_only = as_bool(trainable_only, "trainable_only", "count_params")
+    if not model.built:
+        raise ValueError(
+            f"count_params: the {type(model).__name__} {model.name!r} is not built yet, so it has no weights. "
+            "Build it first, e.g. by calling it on a batch or with model.build(input_shape)."
+        )
+    weights = model.trainable_weights if trainable_only else model.weights
+    return int(sum(math.prod(w.shape) for w in weights))
+
+
+def stage_shapes(model: keras.Model, names: Sequence[str]) -> dict[str, tuple[int | None, ...]]:
+    """Output shape of each named layer, read from the model's graph (nothing is computed).
+
+    Parameters
+    ----------
+    model : keras.Model
+        A functional model.
+    names : sequence of str
+        Layer names, as in ``[layer.name for layer in model.layers]``.
+
+    Returns
+    -------
+    dict of str to tuple
+        ``{name: (None, H, W, C)}`` in the order given (``None`` is the batch axis).
+
+    Examples
+    --------
+    >>> inputs = keras.Input((32, 32, 3))
+    >>> model = keras.Model(inputs, keras.layers.Conv2D(8, 3, name="conv")(inputs))
+    >>> stage_shapes(model, ["conv"])
+    {'conv': (None, 30, 30, 8)}
+    """
+    out = {}
+    for name in names:
+        try:
+            layer = model.get_layer(name)
+        except ValueError:
+            some = [layer.name for layer in model.layers][:40]
+            raise ValueError(
+                f"stage_shapes: the model {model.name!r} has no layer named {name!r}. "
+                f"Names look like: {', '.join(some)}."
+            ) from None
+        out[name] = tuple(layer.output.shape)
+    return out

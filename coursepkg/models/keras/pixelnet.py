@@ -1,0 +1,259 @@
+"""PixelNet (Bansal et al., 2017) in Keras: per-pixel classification from hypercolumns, trained on sampled pixels.
+
+Explained in the chapter on segmentation. A small VGG-like trunk computes feature maps at several depths
+(full, 1/2, 1/4 ... resolution). The *hypercolumn* of a pixel is the concatenation of the features of all
+these maps at that pixel, each map bilinearly interpolated to the input resolution; a multilayer perceptron
+(the *head*, ``Dense`` layers acting on the last axis, i.e. 1x1 convolutions) turns each hypercolumn into
+class logits. Training looks at a stratified sample of pixels per image only (:func:`sample_pixels`, so
+that small shapes are not drowned by the background): in Keras the sample becomes a per-pixel
+``sample_weight`` (:func:`pixel_sample_weights`) and ``model.fit`` does the rest.
+
+Twin of :mod:`coursepkg.models.torch.pixelnet` (same layers in the same order, same interpolation:
+``align_corners=False``, pixel centres, as ``tf.image.resize`` and ``torch.nn.functional.interpolate``
+compute by default). The Keras model always predicts every pixel, ``(N, H, W, num_classes)``; the PyTorch
+twin can also run its head on the sampled pixels only.
+
+:func:`sample_pixels` and :func:`mean_iou` need NumPy only and compute exactly what the PyTorch module's
+functions of the same names compute (a test checks it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import keras
+import numpy as np
+from keras import layers
+
+from ..._validation import as_int, as_rng
+from ._common import Window, batch_norm, check_common, conv2d, image_input
+
+__all__ = ["BilinearResize", "mean_iou", "pixel_sample_weights", "pixelnet", "sample_pixels"]
+
+
+def sample_pixels(masks: Any, n_per_class: int, rng: Any = None) -> np.ndarray:
+    """Stratified pixel sample: ``n_per_class`` pixels of every class present in every image.
+
+    Parameters
+    ----------
+    masks : array_like of int, shape (N, H, W)
+        Per-pixel class labels (e.g. ``coursepkg.data.make_shapes(...).masks``, 0 = background).
+    n_per_class : int
+        Pixels drawn per class and image. Drawn without replacement, or with replacement when a class
+        covers fewer pixels of the image, so that every class present weighs the same in the loss.
+    rng : None, int or numpy.random.Generator
+
+    Returns
+    -------
+    ndarray of shape (M, 3), int64
+        Rows ``(image, row, col)``, image by image and class by class; ``M = n_per_class * P`` where ``P``
+        is the number of (image, class) pairs present.
+
+    Raises
+    ------
+    ValueError
+        If ``masks`` is not 3-D or ``n_per_class < 1``.
+    TypeError
+        If ``masks`` does not hold integers.
+
+    Examples
+    --------
+    >>> masks = np.zeros((1, 4, 4), dtype=np.int64); masks[0, :2, :2] = 3
+    >>> idx = sample_pixels(masks, 2, rng=0)
+    >>> idx.shape, masks[idx[:, 0], idx[:, 1], idx[:, 2]].tolist()
+    ((4, 3), [0, 0, 3, 3])
+    """
+    func = "sample_pixels"
+    masks = np.asarray(masks)
+    if masks.dtype.kind not in "iu":
+        raise TypeError(
+            f"{func}: `masks` must hold integer class labels; its dtype is {masks.dtype}. "
+            "Convert it with masks.astype(np.int64)."
+        )
+    if masks.ndim != 3:
+        hint = " For one mask use masks[None]." if masks.ndim == 2 else ""
+        raise ValueError(f"{func}: `masks` must have shape (N, H, W); got shape {masks.shape}.{hint}")
+    n_per_class = as_int(n_per_class, "n_per_class", func, minimum=1)
+    gen = as_rng(rng, func)
+    width = masks.shape[2]
+    rows = []
+    for n, mask in enumerate(masks):
+        flat = mask.ravel()  # (H*W,)
+        for c in np.unique(flat):
+            where = np.flatnonzero(flat == c)  # positions of class c
+            pick = gen.choice(where, size=n_per_class, replace=where.size < n_per_class)  # (n_per_class,)
+            rows.append(np.stack([np.full(n_per_class, n), pick // width, pick % width], axis=1))  # (n_per_class, 3)
+    return np.concatenate(rows).astype(np.int64)  # (M, 3)
+
+
+def pixel_sample_weights(masks: Any, n_per_class: int, rng: Any = None) -> np.ndarray:
+    """The stratified sample of :func:`sample_pixels` as a per-pixel ``sample_weight`` for ``model.fit``.
+
+    Parameters
+    ----------
+    masks : array_like of int, shape (N, H, W)
+    n_per_class : int
+    rng : None, int or numpy.random.Generator
+        Draws the same pixels as ``sample_pixels(masks, n_per_class, rng)``.
+
+    Returns
+    -------
+    ndarray of shape (N, H, W), float32
+        How often each pixel was drawn, scaled so that the weights average 1: Keras's default loss
+        reduction (the mean over all ``N H W`` weighted pixel losses) is then exactly the mean loss over
+        the sampled pixels, the loss PixelNet minimises.
+
+    Examples
+    --------
+    >>> masks = np.zeros((1, 4, 4), dtype=np.int64); masks[0, :2, :2] = 3
+    >>> w = pixel_sample_weights(masks, 2, rng=0)
+    >>> w.shape, float(w.mean()), int((w > 0).sum())
+    ((1, 4, 4), 1.0, 4)
+    """
+    pixels = sample_pixels(masks, n_per_class, rng)  # (M, 3)
+    weights = np.zeros(np.shape(masks), dtype=np.float64)  # (N, H, W)
+    np.add.at(weights, (pixels[:, 0], pixels[:, 1], pixels[:, 2]), 1.0)
+    return (weights * (weights.size / len(pixels))).astype(np.float32)
+
+
+def mean_iou(pred: Any, target: Any, *, num_classes: int) -> float:
+    """Mean intersection over union of two label maps, over the classes present in either.
+
+    ``IoU_c = |pred == c and target == c| / |pred == c or target == c|``, counted over all pixels of all
+    images together, then averaged over the classes that occur in ``pred`` or ``target``.
+
+    Parameters
+    ----------
+    pred, target : array_like of int, same shape (e.g. (N, H, W))
+    num_classes : int
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> mean_iou([[0, 1, 1]], [[0, 1, 0]], num_classes=2)  # class 0: 1/2, class 1: 1/2
+    0.5
+    """
+    func = "mean_iou"
+    num_classes = as_int(num_classes, "num_classes", func, minimum=1)
+    pred, target = np.asarray(pred), np.asarray(target)
+    if pred.shape != target.shape:
+        raise ValueError(f"{func}: `pred` and `target` must have the same shape; got {pred.shape} and {target.shape}.")
+    ious = []
+    for c in range(num_classes):
+        p, t = pred == c, target == c
+        union = np.count_nonzero(p | t)
+        if union:
+            ious.append(np.count_nonzero(p & t) / union)
+    return float(np.mean(ious))
+
+
+@keras.saving.register_keras_serializable(package="coursepkg")
+class BilinearResize(layers.Layer):
+    """Resize feature maps to ``size = (H, W)`` by bilinear interpolation (pixel centres, no antialiasing).
+
+    Output pixel ``i`` of ``H`` reads the input at row ``(i + 0.5) * h / H - 0.5`` of ``h`` (clamped), as
+    ``torch.nn.functional.interpolate(mode="bilinear", align_corners=False)`` does.
+
+    Shape
+    -----
+    Input ``(N, h, w, C)``, output ``(N, H, W, C)``. No weights.
+    """
+
+    def __init__(self, size: tuple[int, int], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.size = (int(size[0]), int(size[1]))
+
+    def call(self, inputs: Any) -> Any:
+        return keras.ops.image.resize(inputs, self.size, interpolation="bilinear", antialias=False)  # (N, H, W, C)
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return (input_shape[0], *self.size, input_shape[-1])
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "size": self.size}
+
+
+def pixelnet(
+    num_classes: int = 7,
+    *,
+    in_channels: int = 1,
+    input_size: int | tuple[int, int] = 32,
+    widths: Sequence[int] = (16, 32, 64),
+    hidden: int = 128,
+) -> keras.Model:
+    """A small PixelNet for segmentation: VGG-like trunk, hypercolumns, per-pixel MLP.
+
+    Trunk: blocks of two ``3x3 pad 1`` convolutions with batch norm and ReLU, of ``widths`` channels, with a
+    2x2 max pooling in front of every block but the first. Hypercolumn: the outputs of all blocks,
+    bilinearly resized to the input (``sum(widths)`` features per pixel). Head: ``Dense hidden + ReLU ->
+    Dense hidden + ReLU -> Dense num_classes`` on the last axis, shared by all pixels.
+
+    Parameters
+    ----------
+    num_classes : int, default 7
+        Background and the six shapes of :func:`coursepkg.data.make_shapes`.
+    in_channels : int, default 1
+    input_size : int or (H, W), default 32
+        At least ``2 ** (len(widths) - 1)`` (4 with the defaults).
+    widths : sequence of int, default (16, 32, 64)
+        Channels of each block; one block per resolution.
+    hidden : int, default 128
+        Width of the head's two hidden layers.
+
+    Returns
+    -------
+    keras.Model
+        Maps ``(N, H, W, in_channels)`` to per-pixel logits ``(N, H, W, num_classes)``. Train with
+        ``SparseCategoricalCrossentropy(from_logits=True)`` on the masks ``(N, H, W)`` and
+        ``sample_weight=pixel_sample_weights(masks, n_per_class, rng)``; predict with ``argmax(-1)``.
+
+    Shape
+    -----
+    32x32x1 -> block1 32x32x16 -> block2 16x16x32 -> block3 8x8x64 -> hypercolumns 32x32x112 -> 128 ->
+    128 -> 32x32x7. Parameters with the defaults: 104,343: 103,895 trainable (as in PyTorch: 72,016 in the
+    trunk, 31,879 in the head) and 448 batch-norm moving statistics.
+
+    Raises
+    ------
+    ValueError
+        If ``input_size`` is below the minimum or a count is below 1.
+    TypeError
+        If an argument has the wrong type.
+
+    Notes
+    -----
+    The paper uses VGG-16 as the trunk, hypercolumns from six of its layers and three 4,096-wide dense
+    layers, samples 2,000 pixels per image at random, and computes the hypercolumns of the sampled pixels
+    only; here every pixel's is computed and the sample only weights the loss, which gives the same
+    gradients on these small images.
+    """
+    func = "pixelnet"
+    if isinstance(widths, (str, bytes)) or not isinstance(widths, Sequence) or not widths:
+        raise TypeError(
+            f"{func}: `widths` must be a non-empty sequence of channel counts, one per block, e.g. "
+            f"(16, 32, 64). Received: widths={widths!r}."
+        )
+    widths = tuple(as_int(c, "widths[i]", func, minimum=1) for c in widths)
+    hidden = as_int(hidden, "hidden", func, minimum=1)
+    windows = tuple(Window(2, 0, 2) for _ in widths[1:])  # a 2x2 max pooling in front of every block but the first
+    num_classes, in_channels, hw = check_common(func, num_classes, in_channels, input_size, windows, "PixelNet")
+    inputs = image_input(in_channels, hw)  # (N, 32, 32, 1); shapes below for the defaults
+    x = inputs
+    columns = []
+    for b, width in enumerate(widths, start=1):
+        if b > 1:
+            x = layers.MaxPooling2D(2, name=f"pool{b}")(x)  # (N, H / 2^(b-1), W / 2^(b-1), C)
+        for i in (1, 2):
+            x = conv2d(x, width, 3, padding=1, use_bias=False, name=f"block{b}_conv{i}")  # (N, h, w, width)
+            x = batch_norm(x, name=f"block{b}_bn{i}")
+            x = layers.ReLU(name=f"block{b}_relu{i}")(x)
+        columns.append(x if b == 1 else BilinearResize(hw, name=f"block{b}_up")(x))  # (N, H, W, width)
+    x = layers.Concatenate(axis=-1, name="hypercolumns")(columns)  # (N, 32, 32, 112)
+    x = layers.Dense(hidden, activation="relu", name="head_fc1")(x)  # (N, 32, 32, 128)
+    x = layers.Dense(hidden, activation="relu", name="head_fc2")(x)  # (N, 32, 32, 128)
+    outputs = layers.Dense(num_classes, name="head_fc3")(x)  # (N, 32, 32, num_classes)
+    return keras.Model(inputs, outputs, name=func)
