@@ -1,10 +1,12 @@
 """Seconds for the notes' simple CNN to reach the stated test accuracy on the digits, in each framework.
 
-    .venv/bin/python benchmarks/train.py [--target 0.97] [--epochs 15]
+    .venv/bin/python benchmarks/train.py [--target 0.97] [--epochs 30] [--size 8] [--lr 3e-3]
 
 Both frameworks train the same architecture (coursepkg.models.{torch,keras}.simple_cnn: Conv 32 3x3 ReLU,
-MaxPool 2, Dense 128 ReLU, Dense 10) with Adam (lr 1e-3, batch 32) on the 1347 training digits resized to
-28x28, and are evaluated after every epoch on the 450 held-out digits. The time to the target is the sum of
+MaxPool 2, Dense 128 ReLU, Dense 10) with Adam (batch 32) on the 1347 training digits of scikit-learn at their
+native 8x8 (``--size 28`` resizes them to the notes' 28x28, where the dense layer has 5408 inputs and the
+net overfits the small set: about 96.5% instead of 98%), and are evaluated after every epoch on the 450
+held-out digits. The time to the target is the sum of
 the epoch times (training + evaluation) up to the first epoch at or above it. Run one after the other in one
 process so that both see the same machine.
 """
@@ -31,7 +33,9 @@ def time_to_target(history: dict, target: float) -> tuple[float | None, int | No
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--target", type=float, default=0.97)
-    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--size", type=int, default=8)
+    parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
@@ -40,7 +44,7 @@ def main() -> None:
     rows = []
     for framework in ("torch", "keras"):
         channels_last = framework == "keras"
-        x_tr, y_tr, x_te, y_te = load_digits_split(size=28, channels_last=channels_last, rng=0)
+        x_tr, y_tr, x_te, y_te = load_digits_split(size=args.size, channels_last=channels_last, rng=0)
         t0 = time.perf_counter()
         if framework == "torch":
             from coursepkg.models.torch import simple_cnn
@@ -50,14 +54,14 @@ def main() -> None:
             from coursepkg.train import keras as trainer
         import_s = time.perf_counter() - t0
         trainer.seed_everything(args.seed)
-        model = simple_cnn(num_classes=10, in_channels=1, input_size=28)
-        history = trainer.fit(model, x_tr, y_tr, epochs=args.epochs, batch_size=32, lr=1e-3,
+        model = simple_cnn(num_classes=10, in_channels=1, input_size=args.size)
+        history = trainer.fit(model, x_tr, y_tr, epochs=args.epochs, batch_size=32, lr=args.lr,
                               validation_data=(x_te, y_te), seed=args.seed, progress=False)
         seconds, epochs = time_to_target(history, args.target)
         rows.append((framework, import_s, seconds, epochs, max(history["val_accuracy"]),
                      float(np.mean(history["epoch_time"]))))
 
-    print(f"simple CNN on digits 28x28 (1347 train / 450 test), target test accuracy {args.target:.2%}, "
+    print(f"simple CNN on digits {args.size}x{args.size} (1347 train / 450 test), target test accuracy {args.target:.2%}, "
           f"seed {args.seed}")
     print(f"{'framework':<10}{'import s':>10}{'s to target':>13}{'epochs':>8}{'best acc':>10}{'s/epoch':>9}")
     for fw, imp, sec, ep, best, per in rows:
