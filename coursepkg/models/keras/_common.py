@@ -1,4 +1,4 @@
-"""What every Keras model of the course shares: argument checks, geometry, PyTorch-style padding, counts.
+"""What every Keras model of the course shares: PyTorch-style padding and batch norm, counts, stage shapes.
 
 Explained in the chapter on classic architectures. The Keras builders are twins of those in
 :mod:`coursepkg.models.torch`: same names, same arguments, same layers in the same order, so that
@@ -18,28 +18,23 @@ twins compute the same function:
   0.99; keras.applications uses 1.001e-5, a workaround for an old cuDNN lower bound. The epsilon changes
   no weight shape, so keras.applications weights still load into these models by order.
 
-The geometry (:class:`Window`, :func:`spatial_size`, :func:`minimum_size`) walks an input size through a
-model's downsampling path with the output-size formula ``floor((n + 2p - k) / s) + 1``
-(:func:`coursepkg.ops.conv_output_size`); the builders use it to reject inputs that are too small with a
-message that says how large they must be.
+What the twins share beyond that, and which needs no framework (the geometry of :class:`Window`,
+:func:`spatial_size` and :func:`minimum_size`, the argument checks, the architectures' specifications), lives
+in :mod:`coursepkg.models.common`; the names of the geometry are re-exported here.
 """
 
 from __future__ import annotations
 
-import functools
 import math
-import numbers
 import os
 from collections.abc import Sequence
-from typing import Any, NamedTuple
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 from keras import layers  # noqa: E402
 
-from ..._validation import as_int, as_pair  # noqa: E402
-from ...ops import conv_output_size  # noqa: E402
+from ..common import Window, as_bool, minimum_size, spatial_size  # noqa: E402
 
 __all__ = ["BN_EPSILON", "BN_MOMENTUM", "Window", "count_params", "minimum_size", "spatial_size", "stage_shapes"]
 
@@ -47,100 +42,6 @@ __all__ = ["BN_EPSILON", "BN_MOMENTUM", "Window", "count_params", "minimum_size"
 BN_EPSILON = 1e-5
 #: Keras's batch-norm momentum ``new = m * old + (1 - m) * batch``: 0.9 is PyTorch's ``momentum=0.1``.
 BN_MOMENTUM = 0.9
-
-
-class Window(NamedTuple):
-    """A convolution or pooling window along one spatial axis.
-
-    ``ceil`` rounds the number of positions up (PyTorch's ``ceil_mode=True``), with PyTorch's rule that
-    the last window must start inside the input or its left padding.
-    """
-
-    kernel: int
-    padding: int = 0
-    stride: int = 1
-    ceil: bool = False
-
-
-def _window_out(n: int, w: Window) -> int:
-    """Output size of one window over ``n`` inputs; ValueError when it does not fit."""
-    if not w.ceil:
-        return conv_output_size(n, w.kernel, w.padding, w.stride)  # floor((n + 2p - k) / s) + 1
-    out = -(-(n + 2 * w.padding - w.kernel) // w.stride) + 1  # ceil((n + 2p - k) / s) + 1
-    if (out - 1) * w.stride >= n + w.padding:  # the last window would start in the right padding
-        out -= 1
-    if out < 1:
-        raise ValueError(
-            f"a {w.kernel}-window with stride {w.stride} and padding {w.padding} in ceil mode leaves no output "
-            f"for an input of size {n}."
-        )
-    return out
-
-
-def spatial_size(n: int, windows: Sequence[Window]) -> int:
-    """Size of one spatial axis after the windows, in order.
-
-    Examples
-    --------
-    >>> spatial_size(227, [Window(11, 0, 4), Window(3, 0, 2)])  # AlexNet's conv1 and pool1
-    27
-    """
-    for w in windows:
-        n = _window_out(n, w)
-    return n
-
-
-@functools.lru_cache(maxsize=None)
-def minimum_size(windows: tuple[Window, ...]) -> int:
-    """Smallest input size (along one axis) that every window fits in.
-
-    Examples
-    --------
-    >>> minimum_size((Window(3), Window(2, 0, 2)))  # a 3x3 valid conv then a 2x2 pool: 4 -> 2 -> 1
-    4
-    """
-    for n in range(1, 4097):
-        try:
-            spatial_size(n, windows)
-        except ValueError:
-            continue
-        return n
-    raise ValueError(f"minimum_size: no input up to 4096 pixels fits the windows {windows}.")
-
-
-def check_common(
-    func: str, num_classes: Any, in_channels: Any, input_size: Any, windows: Sequence[Window], name: str
-) -> tuple[int, int, tuple[int, int]]:
-    """Validate the arguments every builder takes; return ``(num_classes, in_channels, (H, W))``."""
-    num_classes = as_int(num_classes, "num_classes", func, minimum=1)
-    in_channels = as_int(in_channels, "in_channels", func, minimum=1)
-    hw = as_pair(input_size, "input_size", func, minimum=1)
-    least = minimum_size(tuple(windows))
-    if min(hw) < least:
-        raise ValueError(
-            f"{func}: input_size={input_size!r} is too small for {name}: its convolutions and poolings need "
-            f"inputs of at least {least}x{least} pixels. Use input_size >= {least} (resize or pad the images)."
-        )
-    return num_classes, in_channels, hw
-
-
-def as_bool(value: Any, name: str, func: str) -> bool:
-    """Check that a flag is a real ``bool`` (not ``0``/``1`` or a string)."""
-    if not isinstance(value, bool):
-        raise TypeError(f"{func}: `{name}` must be True or False. Received: {name}={value!r}.")
-    return value
-
-
-def as_rate(value: Any, name: str, func: str) -> float:
-    """Check a dropout rate, a float in [0, 1)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise TypeError(f"{func}: `{name}` must be a float in [0, 1). Received: {name}={value!r}.")
-    if not 0.0 <= value < 1.0:
-        raise ValueError(
-            f"{func}: `{name}` is the fraction of units dropped and must be in [0, 1); use 0.0 for no dropout. "
-            f"Received: {name}={value}."
-        )
-    return float(value)
 
 
 def image_input(in_channels: int, hw: tuple[int, int]) -> keras.KerasTensor:
@@ -200,7 +101,7 @@ def max_pool(
     if ceil_mode:
         for axis in (0, 1):
             n = int(x.shape[1 + axis])
-            out = _window_out(n, Window(pool_size, padding, strides, ceil=True))
+            out = spatial_size(n, [Window(pool_size, padding, strides, ceil=True)])
             extra[axis] = max(0, (out - 1) * strides + pool_size - (n + 2 * padding))
     if padding or any(extra):
         pads = ((padding, padding + extra[0]), (padding, padding + extra[1]))

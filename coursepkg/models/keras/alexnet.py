@@ -7,8 +7,6 @@ Explained in the chapter on classic architectures. Both networks are the single-
 
 from __future__ import annotations
 
-import math
-import numbers
 from typing import Any
 
 import keras
@@ -16,28 +14,10 @@ import tensorflow as tf
 from keras import layers
 
 from ..._validation import as_int
-from ._common import Window, as_bool, as_rate, check_common, conv2d, image_input, max_pool
+from ..common import ALEXNET_WINDOWS, ZFNET_WINDOWS, as_bool, as_positive_float, as_rate, check_common
+from ._common import conv2d, image_input, max_pool
 
 __all__ = ["LRN", "alexnet", "zfnet"]
-
-_ALEXNET_WINDOWS = (
-    Window(11, 0, 4), Window(3, 0, 2),  # conv1, pool1
-    Window(5, 2, 1), Window(3, 0, 2),  # conv2, pool2
-    Window(3, 1, 1), Window(3, 1, 1), Window(3, 1, 1), Window(3, 0, 2),  # conv3-5, pool5
-)  # fmt: skip
-_ZFNET_WINDOWS = (
-    Window(7, 1, 2), Window(3, 1, 2),  # conv1, pool1
-    Window(5, 0, 2), Window(3, 1, 2),  # conv2, pool2
-    Window(3, 1, 1), Window(3, 1, 1), Window(3, 1, 1), Window(3, 0, 2),  # conv3-5, pool5
-)  # fmt: skip
-
-
-def _as_positive_float(value: Any, name: str, func: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise TypeError(f"{func}: `{name}` must be a finite float. Received: {name}={value!r}.")
-    if value <= 0:
-        raise ValueError(f"{func}: `{name}` must be > 0. Received: {name}={value}.")
-    return float(value)
 
 
 @keras.saving.register_keras_serializable(package="coursepkg")
@@ -93,9 +73,9 @@ class LRN(layers.Layer):
             )
         super().__init__(**kwargs)
         self.size = size
-        self.alpha = _as_positive_float(alpha, "alpha", func)
-        self.beta = _as_positive_float(beta, "beta", func)
-        self.k = _as_positive_float(k, "k", func)
+        self.alpha = as_positive_float(alpha, "alpha", func)
+        self.beta = as_positive_float(beta, "beta", func)
+        self.k = as_positive_float(k, "k", func)
 
     def call(self, inputs: Any) -> Any:
         return tf.nn.local_response_normalization(
@@ -164,7 +144,7 @@ def alexnet(
         If an argument has the wrong type.
     """
     func = "alexnet"
-    num_classes, in_channels, hw = check_common(func, num_classes, in_channels, input_size, _ALEXNET_WINDOWS, "AlexNet")
+    num_classes, in_channels, hw = check_common(func, num_classes, in_channels, input_size, ALEXNET_WINDOWS, "AlexNet")
     lrn = as_bool(lrn, "lrn", func)
     dropout = as_rate(dropout, "dropout", func)
     inputs = image_input(in_channels, hw)  # (N, 227, 227, 3); shapes below for the defaults
@@ -218,7 +198,7 @@ def zfnet(num_classes: int = 1000, *, in_channels: int = 3, input_size: int | tu
     contrast normalisation after pool1 and pool2 is left out (it has no parameters); dropout 0.5 in front
     of fc6 and fc7 is kept, as in the paper.
     """
-    num_classes, in_channels, hw = check_common("zfnet", num_classes, in_channels, input_size, _ZFNET_WINDOWS, "ZFNet")
+    num_classes, in_channels, hw = check_common("zfnet", num_classes, in_channels, input_size, ZFNET_WINDOWS, "ZFNet")
     inputs = image_input(in_channels, hw)  # (N, 224, 224, 3); shapes below for the defaults
     x = conv2d(inputs, 96, 7, strides=2, padding=1, activation="relu", name="conv1")  # (N, 110, 110, 96)
     x = max_pool(x, 3, strides=2, padding=1, name="pool1")  # (N, 55, 55, 96)

@@ -13,16 +13,13 @@ layout); batch normalisation uses PyTorch's epsilon 1e-5 (keras.applications: 1.
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Sequence
-from typing import Any
 
 import keras
 from keras import layers
 
-from ..._validation import as_int
-from ._common import Window, batch_norm, check_common, conv2d, image_input, max_pool
+from ..common import check_common, check_densenet_args, densenet_windows
+from ._common import batch_norm, conv2d, image_input, max_pool
 
 __all__ = ["dense_block", "dense_layer", "densenet121", "transition_layer"]
 
@@ -106,28 +103,6 @@ def transition_layer(x: keras.KerasTensor, *, compression: float = 0.5, name: st
     return layers.AveragePooling2D(2, strides=2, name=f"{name}_pool")(x)  # (N, H // 2, W // 2, C * compression)
 
 
-def _check_densenet_args(
-    func: str, growth_rate: Any, block_config: Any, num_init_features: Any, bn_size: Any, compression: Any
-) -> tuple[int, tuple[int, ...], int, int, float]:
-    growth_rate = as_int(growth_rate, "growth_rate", func, minimum=1)
-    num_init_features = as_int(num_init_features, "num_init_features", func, minimum=1)
-    bn_size = as_int(bn_size, "bn_size", func, minimum=1)
-    if isinstance(block_config, (str, bytes)) or not isinstance(block_config, Sequence) or not block_config:
-        raise TypeError(
-            f"{func}: `block_config` must be a non-empty sequence of layer counts, one per dense block, e.g. "
-            f"(6, 12, 24, 16). Received: block_config={block_config!r}."
-        )
-    block_config = tuple(as_int(n, "block_config[i]", func, minimum=1) for n in block_config)
-    if isinstance(compression, bool) or not isinstance(compression, numbers.Real) or not math.isfinite(compression):
-        raise TypeError(f"{func}: `compression` must be a float in (0, 1]. Received: compression={compression!r}.")
-    if not 0.0 < compression <= 1.0:
-        raise ValueError(
-            f"{func}: `compression` is the fraction of channels a transition keeps and must be in (0, 1] "
-            f"(0.5 in DenseNet-BC, 1 for no compression). Received: compression={compression}."
-        )
-    return growth_rate, block_config, num_init_features, bn_size, float(compression)
-
-
 def densenet121(
     num_classes: int = 1000,
     *,
@@ -183,10 +158,10 @@ def densenet121(
         If an argument has the wrong type.
     """
     func = "densenet121"
-    growth_rate, block_config, num_init_features, bn_size, compression = _check_densenet_args(
+    growth_rate, block_config, num_init_features, bn_size, compression = check_densenet_args(
         func, growth_rate, block_config, num_init_features, bn_size, compression
     )
-    windows = (Window(7, 3, 2), Window(3, 1, 2)) + (Window(2, 0, 2),) * (len(block_config) - 1)
+    windows = densenet_windows(len(block_config))  # stem conv and max pool, one 2x2 pooling per transition
     num_classes, in_channels, hw = check_common(func, num_classes, in_channels, input_size, windows, "DenseNet")
     inputs = image_input(in_channels, hw)  # (N, 224, 224, 3); shapes below for the defaults
     # (N, 112, 112, 64)

@@ -9,43 +9,13 @@ for layer (layer ``inception3a_branch2_reduce`` is module ``inception3a.branch2_
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import keras
 from keras import layers
 
-from ..._validation import as_int
-from ._common import Window, as_bool, check_common, conv2d, image_input, max_pool
+from ..common import GOOGLENET_AUX_WINDOWS, GOOGLENET_TABLE, GOOGLENET_WINDOWS, as_bool, check_common, inception_widths
+from ._common import conv2d, image_input, max_pool
 
 __all__ = ["GOOGLENET_TABLE", "googlenet", "inception_aux", "inception_module"]
-
-
-class _Inception(NamedTuple):
-    ch1x1: int
-    ch3x3red: int
-    ch3x3: int
-    ch5x5red: int
-    ch5x5: int
-    pool_proj: int
-
-
-#: Table 1 of the paper: the channel numbers of the nine Inception modules.
-GOOGLENET_TABLE: dict[str, _Inception] = {
-    "inception3a": _Inception(64, 96, 128, 16, 32, 32),  # -> 256
-    "inception3b": _Inception(128, 128, 192, 32, 96, 64),  # -> 480
-    "inception4a": _Inception(192, 96, 208, 16, 48, 64),  # -> 512
-    "inception4b": _Inception(160, 112, 224, 24, 64, 64),  # -> 512
-    "inception4c": _Inception(128, 128, 256, 24, 64, 64),  # -> 512
-    "inception4d": _Inception(112, 144, 288, 32, 64, 64),  # -> 528
-    "inception4e": _Inception(256, 160, 320, 32, 128, 128),  # -> 832
-    "inception5a": _Inception(256, 160, 320, 32, 128, 128),  # -> 832
-    "inception5b": _Inception(384, 192, 384, 48, 128, 128),  # -> 1024
-}
-
-_POOL = Window(3, 0, 2, ceil=True)  # max pool 3x3/2 in ceil mode (Caffe's, torchvision's)
-_STEM = (Window(7, 3, 2), _POOL, _POOL)  # conv1, pool1, (conv2, conv3 keep the size), pool2
-_WINDOWS = (*_STEM, _POOL, _POOL)  # pool3 after 3b, pool4 after 4e
-_AUX_WINDOWS = (*_STEM, _POOL, Window(5, 0, 3))  # ... pool3, then the auxiliary heads' 5x5/3 average pooling
 
 
 def inception_module(
@@ -92,8 +62,7 @@ def inception_module(
     >>> inception_module(x, name="3a", **GOOGLENET_TABLE["inception3a"]._asdict()).shape
     (None, 28, 28, 256)
     """
-    w = _Inception(*(as_int(v, f, "inception_module", minimum=1) for v, f in zip(
-        (ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj), _Inception._fields)))  # fmt: skip
+    w = inception_widths("inception_module", ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj)
     b1 = conv2d(x, w.ch1x1, 1, activation="relu", name=f"{name}_branch1")  # (N, H, W, ch1x1)
     b2 = conv2d(x, w.ch3x3red, 1, activation="relu", name=f"{name}_branch2_reduce")  # (N, H, W, ch3x3red)
     b2 = conv2d(b2, w.ch3x3, 3, padding=1, activation="relu", name=f"{name}_branch2")  # (N, H, W, ch3x3)
@@ -190,7 +159,7 @@ def googlenet(
     """
     func = "googlenet"
     aux_logits = as_bool(aux_logits, "aux_logits", func)
-    windows = _AUX_WINDOWS if aux_logits else _WINDOWS  # the heads need more than the main path (79 vs 31)
+    windows = GOOGLENET_AUX_WINDOWS if aux_logits else GOOGLENET_WINDOWS  # the heads need more (79 vs 31)
     label = "GoogLeNet with aux_logits=True" if aux_logits else "GoogLeNet"
     num_classes, in_channels, hw = check_common(func, num_classes, in_channels, input_size, windows, label)
     inputs = image_input(in_channels, hw)  # (N, 224, 224, 3); shapes below for the defaults

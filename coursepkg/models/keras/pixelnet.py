@@ -13,8 +13,8 @@ Twin of :mod:`coursepkg.models.torch.pixelnet` (same layers in the same order, s
 compute by default). The Keras model always predicts every pixel, ``(N, H, W, num_classes)``; the PyTorch
 twin can also run its head on the sampled pixels only.
 
-:func:`sample_pixels` and :func:`mean_iou` need NumPy only and compute exactly what the PyTorch module's
-functions of the same names compute (a test checks it).
+:func:`sample_pixels`, :func:`pixel_sample_weights` and :func:`mean_iou` need NumPy only: they live in
+:mod:`coursepkg.models.common`, shared with the PyTorch twin, and are re-exported here.
 """
 
 from __future__ import annotations
@@ -23,132 +23,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import keras
-import numpy as np
 from keras import layers
 
-from ..._validation import as_int, as_rng
-from ._common import Window, batch_norm, check_common, conv2d, image_input
+from ..common import check_common, check_pixelnet_args, mean_iou, pixel_sample_weights, sample_pixels
+from ._common import batch_norm, conv2d, image_input
 
 __all__ = ["BilinearResize", "mean_iou", "pixel_sample_weights", "pixelnet", "sample_pixels"]
-
-
-def sample_pixels(masks: Any, n_per_class: int, rng: Any = None) -> np.ndarray:
-    """Stratified pixel sample: ``n_per_class`` pixels of every class present in every image.
-
-    Parameters
-    ----------
-    masks : array_like of int, shape (N, H, W)
-        Per-pixel class labels (e.g. ``coursepkg.data.make_shapes(...).masks``, 0 = background).
-    n_per_class : int
-        Pixels drawn per class and image. Drawn without replacement, or with replacement when a class
-        covers fewer pixels of the image, so that every class present weighs the same in the loss.
-    rng : None, int or numpy.random.Generator
-
-    Returns
-    -------
-    ndarray of shape (M, 3), int64
-        Rows ``(image, row, col)``, image by image and class by class; ``M = n_per_class * P`` where ``P``
-        is the number of (image, class) pairs present.
-
-    Raises
-    ------
-    ValueError
-        If ``masks`` is not 3-D or ``n_per_class < 1``.
-    TypeError
-        If ``masks`` does not hold integers.
-
-    Examples
-    --------
-    >>> masks = np.zeros((1, 4, 4), dtype=np.int64); masks[0, :2, :2] = 3
-    >>> idx = sample_pixels(masks, 2, rng=0)
-    >>> idx.shape, masks[idx[:, 0], idx[:, 1], idx[:, 2]].tolist()
-    ((4, 3), [0, 0, 3, 3])
-    """
-    func = "sample_pixels"
-    masks = np.asarray(masks)
-    if masks.dtype.kind not in "iu":
-        raise TypeError(
-            f"{func}: `masks` must hold integer class labels; its dtype is {masks.dtype}. "
-            "Convert it with masks.astype(np.int64)."
-        )
-    if masks.ndim != 3:
-        hint = " For one mask use masks[None]." if masks.ndim == 2 else ""
-        raise ValueError(f"{func}: `masks` must have shape (N, H, W); got shape {masks.shape}.{hint}")
-    n_per_class = as_int(n_per_class, "n_per_class", func, minimum=1)
-    gen = as_rng(rng, func)
-    width = masks.shape[2]
-    rows = []
-    for n, mask in enumerate(masks):
-        flat = mask.ravel()  # (H*W,)
-        for c in np.unique(flat):
-            where = np.flatnonzero(flat == c)  # positions of class c
-            pick = gen.choice(where, size=n_per_class, replace=where.size < n_per_class)  # (n_per_class,)
-            rows.append(np.stack([np.full(n_per_class, n), pick // width, pick % width], axis=1))  # (n_per_class, 3)
-    return np.concatenate(rows).astype(np.int64)  # (M, 3)
-
-
-def pixel_sample_weights(masks: Any, n_per_class: int, rng: Any = None) -> np.ndarray:
-    """The stratified sample of :func:`sample_pixels` as a per-pixel ``sample_weight`` for ``model.fit``.
-
-    Parameters
-    ----------
-    masks : array_like of int, shape (N, H, W)
-    n_per_class : int
-    rng : None, int or numpy.random.Generator
-        Draws the same pixels as ``sample_pixels(masks, n_per_class, rng)``.
-
-    Returns
-    -------
-    ndarray of shape (N, H, W), float32
-        How often each pixel was drawn, scaled so that the weights average 1: Keras's default loss
-        reduction (the mean over all ``N H W`` weighted pixel losses) is then exactly the mean loss over
-        the sampled pixels, the loss PixelNet minimises.
-
-    Examples
-    --------
-    >>> masks = np.zeros((1, 4, 4), dtype=np.int64); masks[0, :2, :2] = 3
-    >>> w = pixel_sample_weights(masks, 2, rng=0)
-    >>> w.shape, float(w.mean()), int((w > 0).sum())
-    ((1, 4, 4), 1.0, 4)
-    """
-    pixels = sample_pixels(masks, n_per_class, rng)  # (M, 3)
-    weights = np.zeros(np.shape(masks), dtype=np.float64)  # (N, H, W)
-    np.add.at(weights, (pixels[:, 0], pixels[:, 1], pixels[:, 2]), 1.0)
-    return (weights * (weights.size / len(pixels))).astype(np.float32)
-
-
-def mean_iou(pred: Any, target: Any, *, num_classes: int) -> float:
-    """Mean intersection over union of two label maps, over the classes present in either.
-
-    ``IoU_c = |pred == c and target == c| / |pred == c or target == c|``, counted over all pixels of all
-    images together, then averaged over the classes that occur in ``pred`` or ``target``.
-
-    Parameters
-    ----------
-    pred, target : array_like of int, same shape (e.g. (N, H, W))
-    num_classes : int
-
-    Returns
-    -------
-    float
-
-    Examples
-    --------
-    >>> mean_iou([[0, 1, 1]], [[0, 1, 0]], num_classes=2)  # class 0: 1/2, class 1: 1/2
-    0.5
-    """
-    func = "mean_iou"
-    num_classes = as_int(num_classes, "num_classes", func, minimum=1)
-    pred, target = np.asarray(pred), np.asarray(target)
-    if pred.shape != target.shape:
-        raise ValueError(f"{func}: `pred` and `target` must have the same shape; got {pred.shape} and {target.shape}.")
-    ious = []
-    for c in range(num_classes):
-        p, t = pred == c, target == c
-        union = np.count_nonzero(p | t)
-        if union:
-            ious.append(np.count_nonzero(p & t) / union)
-    return float(np.mean(ious))
 
 
 @keras.saving.register_keras_serializable(package="coursepkg")
@@ -230,16 +110,15 @@ def pixelnet(
     layers, samples 2,000 pixels per image at random, and computes the hypercolumns of the sampled pixels
     only; here every pixel's is computed and the sample only weights the loss, which gives the same
     gradients on these small images.
+
+    Examples
+    --------
+    >>> model = pixelnet()
+    >>> model.output_shape, model.count_params()
+    ((None, 32, 32, 7), 104343)
     """
     func = "pixelnet"
-    if isinstance(widths, (str, bytes)) or not isinstance(widths, Sequence) or not widths:
-        raise TypeError(
-            f"{func}: `widths` must be a non-empty sequence of channel counts, one per block, e.g. "
-            f"(16, 32, 64). Received: widths={widths!r}."
-        )
-    widths = tuple(as_int(c, "widths[i]", func, minimum=1) for c in widths)
-    hidden = as_int(hidden, "hidden", func, minimum=1)
-    windows = tuple(Window(2, 0, 2) for _ in widths[1:])  # a 2x2 max pooling in front of every block but the first
+    widths, hidden, windows = check_pixelnet_args(func, widths, hidden)  # a 2x2 pooling before blocks 2, 3, ...
     num_classes, in_channels, hw = check_common(func, num_classes, in_channels, input_size, windows, "PixelNet")
     inputs = image_input(in_channels, hw)  # (N, 32, 32, 1); shapes below for the defaults
     x = inputs

@@ -25,12 +25,11 @@ Batch normalisation uses PyTorch's epsilon 1e-5 (keras.applications: 1.001e-5); 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import keras
 from keras import layers
 
-from ._common import Window, as_bool, batch_norm, check_common, conv2d, image_input, max_pool
+from ..common import RESNET_CONFIGS, RESNET_WIDTHS, RESNET_WINDOWS, as_bool, check_common
+from ._common import batch_norm, conv2d, image_input, max_pool
 
 __all__ = [
     "basic_block",
@@ -43,9 +42,14 @@ __all__ = [
     "resnet50",
 ]
 
-_STEM_WINDOWS = (Window(7, 3, 2), Window(3, 1, 2))  # conv1 7x7/2 pad 3, max pool 3/2 pad 1
-_WINDOWS = _STEM_WINDOWS + (Window(1, 0, 2),) * 3  # stages 3-5 halve the size: floor((n - 1) / 2) + 1
-_STRIDE_ON = ("1x1", "3x3")
+
+def _check_stride_on(stride_on: object, func: str) -> str:
+    if stride_on not in ("1x1", "3x3"):
+        raise ValueError(
+            f"{func}: `stride_on` must be '1x1' (the paper, keras.applications) or '3x3' (ResNet v1.5, "
+            f"torchvision). Received: stride_on={stride_on!r}."
+        )
+    return stride_on  # type: ignore[return-value]
 
 
 def basic_block(
@@ -194,44 +198,36 @@ def conv_block(
     ValueError
         If ``stride_on`` is not "1x1" or "3x3".
     """
-    if stride_on not in _STRIDE_ON:
-        raise ValueError(
-            f"conv_block: `stride_on` must be '1x1' (the paper, keras.applications) or '3x3' (ResNet v1.5, "
-            f"torchvision). Received: stride_on={stride_on!r}."
-        )
+    stride_on = _check_stride_on(stride_on, "conv_block")
     return _bottleneck(
         x, filters, strides=strides, projection=True, stride_on=stride_on, conv_bias=conv_bias, name=name
     )
 
 
 def _resnet(
-    blocks: Sequence[int],
-    bottleneck: bool,
+    func: str,
     num_classes: int,
     in_channels: int,
     input_size: int | tuple[int, int],
     conv_bias: bool,
     stride_on: str,
-    func: str,
 ) -> keras.Model:
-    num_classes, in_channels, hw = check_common(func, num_classes, in_channels, input_size, _WINDOWS, func)
+    """The ResNet ``func`` of :data:`coursepkg.models.common.RESNET_CONFIGS`; the public builders document it."""
+    config = RESNET_CONFIGS[func]  # bottlenecks or basic blocks, and how many per stage
+    num_classes, in_channels, hw = check_common(func, num_classes, in_channels, input_size, RESNET_WINDOWS, func)
     conv_bias = as_bool(conv_bias, "conv_bias", func)
-    if stride_on not in _STRIDE_ON:
-        raise ValueError(
-            f"{func}: `stride_on` must be '1x1' (the paper, keras.applications) or '3x3' (ResNet v1.5, "
-            f"torchvision). Received: stride_on={stride_on!r}."
-        )
+    stride_on = _check_stride_on(stride_on, func)
     inputs = image_input(in_channels, hw)  # (N, 224, 224, 3); shapes below for the defaults
     x = conv2d(inputs, 64, 7, strides=2, padding=3, use_bias=conv_bias, name="conv1_conv")  # (N, 112, 112, 64)
     x = batch_norm(x, name="conv1_bn")
     x = layers.ReLU(name="conv1_relu")(x)
     x = max_pool(x, 3, strides=2, padding=1, name="pool1_pool")  # (N, 56, 56, 64)
-    for stage, n_blocks in enumerate(blocks):
-        filters = 64 * 2**stage  # 64, 128, 256, 512
+    for stage, n_blocks in enumerate(config.layers):
+        filters = RESNET_WIDTHS[stage]  # 64, 128, 256, 512
         for b in range(n_blocks):
             name = f"conv{stage + 2}_block{b + 1}"
             strides = 2 if stage > 0 and b == 0 else 1
-            if not bottleneck:
+            if not config.bottleneck:
                 x = basic_block(x, filters, strides=strides, conv_bias=conv_bias, name=name)
             elif b == 0:
                 x = conv_block(x, filters, strides=strides, stride_on=stride_on, conv_bias=conv_bias, name=name)
@@ -254,7 +250,7 @@ def resnet18(
     (``conv_bias=True``); 11,699,112 without biases, of which 9,600 are batch-norm moving statistics: the
     11,689,512 trainable ones are torchvision's count.
     """
-    return _resnet((2, 2, 2, 2), False, num_classes, in_channels, input_size, conv_bias, "1x1", "resnet18")
+    return _resnet("resnet18", num_classes, in_channels, input_size, conv_bias, "1x1")
 
 
 def resnet34(
@@ -266,7 +262,7 @@ def resnet34(
     (``conv_bias=True``); 21,814,696 without biases, of which 17,024 are batch-norm moving statistics: the
     21,797,672 trainable ones are torchvision's count.
     """
-    return _resnet((3, 4, 6, 3), False, num_classes, in_channels, input_size, conv_bias, "1x1", "resnet34")
+    return _resnet("resnet34", num_classes, in_channels, input_size, conv_bias, "1x1")
 
 
 def resnet50(
@@ -316,7 +312,7 @@ def resnet50(
     TypeError
         If an argument has the wrong type.
     """
-    return _resnet((3, 4, 6, 3), True, num_classes, in_channels, input_size, conv_bias, stride_on, "resnet50")
+    return _resnet("resnet50", num_classes, in_channels, input_size, conv_bias, stride_on)
 
 
 def resnet101(
@@ -333,7 +329,7 @@ def resnet101(
     (keras.applications.ResNet101's count); without biases 44,654,504, of which 44,549,160 trainable:
     torchvision's count.
     """
-    return _resnet((3, 4, 23, 3), True, num_classes, in_channels, input_size, conv_bias, stride_on, "resnet101")
+    return _resnet("resnet101", num_classes, in_channels, input_size, conv_bias, stride_on)
 
 
 def resnet152(
@@ -350,4 +346,4 @@ def resnet152(
     (keras.applications.ResNet152's count); without biases 60,344,232, of which 60,192,808 trainable:
     torchvision's count.
     """
-    return _resnet((3, 8, 36, 3), True, num_classes, in_channels, input_size, conv_bias, stride_on, "resnet152")
+    return _resnet("resnet152", num_classes, in_channels, input_size, conv_bias, stride_on)

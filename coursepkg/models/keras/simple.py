@@ -11,12 +11,10 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from ._common import Window, check_common, conv2d, image_input
+from ..common import LENET5_WINDOWS, SIMPLE_CNN_WINDOWS, check_common
+from ._common import conv2d, image_input
 
 __all__ = ["lenet5", "simple_cnn"]
-
-_SIMPLE_WINDOWS = (Window(3), Window(2, 0, 2))  # conv 3x3 valid, max pool 2x2
-_LENET_WINDOWS = (Window(5), Window(2, 0, 2), Window(5), Window(2, 0, 2), Window(5))  # C1 S2 C3 S4 C5
 
 
 def simple_cnn(num_classes: int = 10, *, in_channels: int = 1, input_size: int | tuple[int, int] = 28) -> keras.Model:
@@ -56,7 +54,7 @@ def simple_cnn(num_classes: int = 10, *, in_channels: int = 1, input_size: int |
     693962
     """
     num_classes, in_channels, hw = check_common(
-        "simple_cnn", num_classes, in_channels, input_size, _SIMPLE_WINDOWS, "simple_cnn"
+        "simple_cnn", num_classes, in_channels, input_size, SIMPLE_CNN_WINDOWS, "simple_cnn"
     )
     inputs = image_input(in_channels, hw)  # (N, 28, 28, 1)
     x = conv2d(inputs, 32, 3, activation="relu", name="conv1")  # (N, 26, 26, 32)
@@ -112,7 +110,7 @@ def lenet5(num_classes: int = 10, *, in_channels: int = 1, input_size: int | tup
     61706
     """
     num_classes, in_channels, hw = check_common(
-        "lenet5", num_classes, in_channels, input_size, _LENET_WINDOWS, "LeNet-5"
+        "lenet5", num_classes, in_channels, input_size, LENET5_WINDOWS, "LeNet-5"
     )
     inputs = image_input(in_channels, hw)  # (N, 32, 32, 1)
     x = conv2d(inputs, 6, 5, activation="tanh", name="c1")  # (N, 28, 28, 6)

@@ -15,16 +15,10 @@ from collections.abc import Sequence
 import keras
 from keras import layers
 
-from ._common import Window, as_bool, batch_norm as _batch_norm, check_common, conv2d, image_input
+from ..common import VGG_CONFIGS, as_bool, check_common, vgg_windows
+from ._common import batch_norm as _batch_norm, conv2d, image_input
 
 __all__ = ["VGG_CONFIGS", "vgg11", "vgg16", "vgg19", "vgg_block"]
-
-#: Output channels of the convolutions of each of the five blocks (configurations A, D and E of the paper).
-VGG_CONFIGS: dict[str, tuple[tuple[int, ...], ...]] = {
-    "vgg11": ((64,), (128,), (256, 256), (512, 512), (512, 512)),
-    "vgg16": ((64, 64), (128, 128), (256, 256, 256), (512, 512, 512), (512, 512, 512)),
-    "vgg19": ((64, 64), (128, 128), (256, 256, 256, 256), (512, 512, 512, 512), (512, 512, 512, 512)),
-}
 
 
 def vgg_block(x: keras.KerasTensor, widths: Sequence[int], *, batch_norm: bool = False, name: str) -> keras.KerasTensor:
@@ -64,7 +58,7 @@ def _vgg(
     batch_norm: bool,
     func: str,
 ) -> keras.Model:
-    windows = tuple(Window(2, 0, 2) for _ in config)  # one 2x2 pooling per block
+    windows = vgg_windows(config, func)  # one 2x2 pooling per block
     num_classes, in_channels, hw = check_common(func, num_classes, in_channels, input_size, windows, func)
     batch_norm = as_bool(batch_norm, "batch_norm", func)
     inputs = image_input(in_channels, hw)  # (N, 224, 224, 3)

@@ -6,36 +6,23 @@ Explained in the chapter on classic architectures. Both networks are the single-
 
 from __future__ import annotations
 
-import math
-import numbers
-from typing import Any
-
 import torch
 from torch import nn
 
 from ..._validation import as_int
-from ._common import ImageModel, Window, as_bool, as_rate, check_common, minimum_size, spatial_size
+from ..common import (
+    ALEXNET_WINDOWS,
+    ZFNET_WINDOWS,
+    as_bool,
+    as_positive_float,
+    as_rate,
+    check_common,
+    minimum_size,
+    spatial_size,
+)
+from ._common import ImageModel
 
 __all__ = ["LRN", "AlexNet", "ZFNet", "alexnet", "zfnet"]
-
-_ALEXNET_WINDOWS = (
-    Window(11, 0, 4), Window(3, 0, 2),  # conv1, pool1
-    Window(5, 2, 1), Window(3, 0, 2),  # conv2, pool2
-    Window(3, 1, 1), Window(3, 1, 1), Window(3, 1, 1), Window(3, 0, 2),  # conv3-5, pool5
-)  # fmt: skip
-_ZFNET_WINDOWS = (
-    Window(7, 1, 2), Window(3, 1, 2),  # conv1, pool1
-    Window(5, 0, 2), Window(3, 1, 2),  # conv2, pool2
-    Window(3, 1, 1), Window(3, 1, 1), Window(3, 1, 1), Window(3, 0, 2),  # conv3-5, pool5
-)  # fmt: skip
-
-
-def _as_positive_float(value: Any, name: str, func: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise TypeError(f"{func}: `{name}` must be a finite float. Received: {name}={value!r}.")
-    if value <= 0:
-        raise ValueError(f"{func}: `{name}` must be > 0. Received: {name}={value}.")
-    return float(value)
 
 
 class LRN(nn.LocalResponseNorm):
@@ -66,9 +53,9 @@ class LRN(nn.LocalResponseNorm):
     def __init__(self, size: int = 5, *, alpha: float = 1e-4, beta: float = 0.75, k: float = 2.0) -> None:
         func = "LRN"
         size = as_int(size, "size", func, minimum=1)
-        alpha = _as_positive_float(alpha, "alpha", func)
-        beta = _as_positive_float(beta, "beta", func)
-        k = _as_positive_float(k, "k", func)
+        alpha = as_positive_float(alpha, "alpha", func)
+        beta = as_positive_float(beta, "beta", func)
+        k = as_positive_float(k, "k", func)
         super().__init__(size, alpha=alpha * size, beta=beta, k=k)
         self.paper_alpha = alpha
 
@@ -92,12 +79,12 @@ class AlexNet(ImageModel):
     ) -> None:
         func = "alexnet"
         num_classes, in_channels, hw = check_common(
-            func, num_classes, in_channels, input_size, _ALEXNET_WINDOWS, "AlexNet"
+            func, num_classes, in_channels, input_size, ALEXNET_WINDOWS, "AlexNet"
         )
         lrn = as_bool(lrn, "lrn", func)
         dropout = as_rate(dropout, "dropout", func)
-        super().__init__(in_channels, hw, minimum_size(_ALEXNET_WINDOWS))
-        oh, ow = (spatial_size(n, _ALEXNET_WINDOWS) for n in hw)  # 6, 6 for 227x227
+        super().__init__(in_channels, hw, minimum_size(ALEXNET_WINDOWS))
+        oh, ow = (spatial_size(n, ALEXNET_WINDOWS) for n in hw)  # 6, 6 for 227x227
         self.conv1 = nn.Conv2d(in_channels, 96, kernel_size=11, stride=4)
         self.norm1 = LRN() if lrn else nn.Identity()
         self.pool1 = nn.MaxPool2d(3, stride=2)
@@ -184,10 +171,10 @@ class ZFNet(ImageModel):
         self, num_classes: int = 1000, *, in_channels: int = 3, input_size: int | tuple[int, int] = 224
     ) -> None:
         num_classes, in_channels, hw = check_common(
-            "zfnet", num_classes, in_channels, input_size, _ZFNET_WINDOWS, "ZFNet"
+            "zfnet", num_classes, in_channels, input_size, ZFNET_WINDOWS, "ZFNet"
         )
-        super().__init__(in_channels, hw, minimum_size(_ZFNET_WINDOWS))
-        oh, ow = (spatial_size(n, _ZFNET_WINDOWS) for n in hw)  # 6, 6 for 224x224
+        super().__init__(in_channels, hw, minimum_size(ZFNET_WINDOWS))
+        oh, ow = (spatial_size(n, ZFNET_WINDOWS) for n in hw)  # 6, 6 for 224x224
         self.conv1 = nn.Conv2d(in_channels, 96, kernel_size=7, stride=2, padding=1)
         self.pool1 = nn.MaxPool2d(3, stride=2, padding=1)
         self.conv2 = nn.Conv2d(96, 256, kernel_size=5, stride=2)

@@ -12,8 +12,6 @@ Attribute names are torchvision's (``features.denseblock1.denselayer1.conv1``, `
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections import OrderedDict
 from collections.abc import Sequence
 
@@ -21,7 +19,8 @@ import torch
 from torch import nn
 
 from ..._validation import as_int
-from ._common import ImageModel, Window, check_common, minimum_size
+from ..common import check_common, check_densenet_args, densenet_windows, minimum_size
+from ._common import ImageModel
 
 __all__ = ["DenseBlock", "DenseLayer", "DenseNet", "Transition", "densenet121"]
 
@@ -133,24 +132,10 @@ class DenseNet(ImageModel):
         compression: float = 0.5,
         func: str = "DenseNet",
     ) -> None:
-        growth_rate = as_int(growth_rate, "growth_rate", func, minimum=1)
-        num_init_features = as_int(num_init_features, "num_init_features", func, minimum=1)
-        bn_size = as_int(bn_size, "bn_size", func, minimum=1)
-        if isinstance(block_config, (str, bytes)) or not isinstance(block_config, Sequence) or not block_config:
-            raise TypeError(
-                f"{func}: `block_config` must be a non-empty sequence of layer counts, one per dense block, "
-                f"e.g. (6, 12, 24, 16). Received: block_config={block_config!r}."
-            )
-        block_config = tuple(as_int(n, "block_config[i]", func, minimum=1) for n in block_config)
-        if isinstance(compression, bool) or not isinstance(compression, numbers.Real) or not math.isfinite(compression):
-            raise TypeError(f"{func}: `compression` must be a float in (0, 1]. Received: compression={compression!r}.")
-        if not 0.0 < compression <= 1.0:
-            raise ValueError(
-                f"{func}: `compression` is the fraction of channels a transition keeps and must be in (0, 1]. "
-                f"Received: compression={compression}."
-            )
-        # stem conv 7x7/2 pad 3, max pool 3x3/2 pad 1, one 2x2 average pooling per transition
-        windows = (Window(7, 3, 2), Window(3, 1, 2), *(Window(2, 0, 2) for _ in block_config[1:]))
+        growth_rate, block_config, num_init_features, bn_size, compression = check_densenet_args(
+            func, growth_rate, block_config, num_init_features, bn_size, compression
+        )
+        windows = densenet_windows(len(block_config))  # stem conv and max pool, one 2x2 pooling per transition
         num_classes, in_channels, hw = check_common(func, num_classes, in_channels, input_size, windows, func)
         super().__init__(in_channels, hw, minimum_size(windows))
         layers: OrderedDict[str, nn.Module] = OrderedDict(

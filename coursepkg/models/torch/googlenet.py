@@ -8,43 +8,25 @@ has ``ch1x1 + ch3x3 + ch5x5 + pool_proj`` channels.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import torch
 from torch import nn
 
 from ..._validation import as_int
-from ._common import ImageModel, Window, as_bool, check_common, minimum_size, spatial_size
+from ..common import (
+    GOOGLENET_AUX_POOL,
+    GOOGLENET_AUX_WINDOWS,
+    GOOGLENET_TABLE,
+    GOOGLENET_TO_4A,
+    GOOGLENET_WINDOWS,
+    as_bool,
+    check_common,
+    inception_widths,
+    minimum_size,
+    spatial_size,
+)
+from ._common import ImageModel
 
 __all__ = ["GOOGLENET_TABLE", "GoogLeNet", "InceptionAux", "InceptionModule", "googlenet"]
-
-
-class _Inception(NamedTuple):
-    ch1x1: int
-    ch3x3red: int
-    ch3x3: int
-    ch5x5red: int
-    ch5x5: int
-    pool_proj: int
-
-
-#: Table 1 of the paper: the channel numbers of the nine Inception modules.
-GOOGLENET_TABLE: dict[str, _Inception] = {
-    "inception3a": _Inception(64, 96, 128, 16, 32, 32),  # -> 256
-    "inception3b": _Inception(128, 128, 192, 32, 96, 64),  # -> 480
-    "inception4a": _Inception(192, 96, 208, 16, 48, 64),  # -> 512
-    "inception4b": _Inception(160, 112, 224, 24, 64, 64),  # -> 512
-    "inception4c": _Inception(128, 128, 256, 24, 64, 64),  # -> 512
-    "inception4d": _Inception(112, 144, 288, 32, 64, 64),  # -> 528
-    "inception4e": _Inception(256, 160, 320, 32, 128, 128),  # -> 832
-    "inception5a": _Inception(256, 160, 320, 32, 128, 128),  # -> 832
-    "inception5b": _Inception(384, 192, 384, 48, 128, 128),  # -> 1024
-}
-
-_POOL = Window(3, 0, 2, ceil=True)  # max pool 3x3/2 in ceil mode (Caffe's, torchvision's)
-_STEM = (Window(7, 3, 2), _POOL, _POOL)  # conv1, pool1, (conv2, conv3 keep the size), pool2
-_WINDOWS = (*_STEM, _POOL, _POOL)  # pool3 after 3b, pool4 after 4e
-_AUX_POOL = Window(5, 0, 3)  # the auxiliary heads' 5x5/3 average pooling
 
 
 def _conv(in_channels: int, out_channels: int, kernel_size: int) -> nn.Conv2d:
@@ -85,8 +67,7 @@ class InceptionModule(nn.Module):
         super().__init__()
         func = "InceptionModule"
         in_channels = as_int(in_channels, "in_channels", func, minimum=1)
-        widths = _Inception(*(as_int(v, name, func, minimum=1) for v, name in zip(
-            (ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj), _Inception._fields)))  # fmt: skip
+        widths = inception_widths(func, ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj)
         self.out_channels = widths.ch1x1 + widths.ch3x3 + widths.ch5x5 + widths.pool_proj
         self.branch1 = _conv(in_channels, widths.ch1x1, 1)
         self.branch2_reduce = _conv(in_channels, widths.ch3x3red, 1)
@@ -116,7 +97,7 @@ class InceptionAux(nn.Module):
 
     def __init__(self, in_channels: int, num_classes: int, input_hw: tuple[int, int]) -> None:
         super().__init__()
-        oh, ow = (spatial_size(n, [_AUX_POOL]) for n in input_hw)  # 4, 4 for 14x14
+        oh, ow = (spatial_size(n, [GOOGLENET_AUX_POOL]) for n in input_hw)  # 4, 4 for 14x14
         self.pool = nn.AvgPool2d(5, stride=3)
         self.conv = nn.Conv2d(in_channels, 128, kernel_size=1)
         self.flatten = nn.Flatten()
@@ -144,10 +125,10 @@ class GoogLeNet(ImageModel):
     ) -> None:
         func = "googlenet"
         aux_logits = as_bool(aux_logits, "aux_logits", func)
-        windows = (*_STEM, _POOL, _AUX_POOL) if aux_logits else _WINDOWS  # the aux heads pool 4a 5x5/3
+        windows = GOOGLENET_AUX_WINDOWS if aux_logits else GOOGLENET_WINDOWS  # the aux heads pool 4a 5x5/3
         num_classes, in_channels, hw = check_common(func, num_classes, in_channels, input_size, windows,
                                                     "GoogLeNet" + (" with aux_logits=True" if aux_logits else ""))
-        super().__init__(in_channels, hw, max(minimum_size(windows), minimum_size(_WINDOWS)))
+        super().__init__(in_channels, hw, max(minimum_size(windows), minimum_size(GOOGLENET_WINDOWS)))
         self.aux_logits = aux_logits
         self.fixed_size = aux_logits  # the auxiliary heads' dense layers depend on the input size
         self.conv1 = nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3)
@@ -165,7 +146,7 @@ class GoogLeNet(ImageModel):
             elif name == "inception4e":
                 self.pool4 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
         if aux_logits:
-            hw4 = tuple(spatial_size(n, _STEM + (_POOL,)) for n in hw)  # 14, 14 for 224x224
+            hw4 = tuple(spatial_size(n, GOOGLENET_TO_4A) for n in hw)  # 14, 14 for 224x224
             self.aux1 = InceptionAux(512, num_classes, hw4)
             self.aux2 = InceptionAux(528, num_classes, hw4)
         self.avgpool = nn.AdaptiveAvgPool2d(1)

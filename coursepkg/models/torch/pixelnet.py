@@ -12,112 +12,23 @@ Interpolation convention: ``align_corners=False`` (pixel centres), the default o
 ``torch.nn.functional.interpolate`` and of ``tf.image.resize``; a pixel ``i`` of an ``H``-row image sits at
 row ``(i + 0.5) * h / H - 0.5`` of an ``h``-row map (clamped to ``[0, h - 1]``). Sampled and dense
 predictions are therefore the same numbers, which a test checks.
+
+:func:`sample_pixels` and :func:`mean_iou` need NumPy only: they live in :mod:`coursepkg.models.common`,
+shared with the Keras twin, and are re-exported here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..._validation import as_int, as_rng
-from ._common import ImageModel, Window, check_common, minimum_size
+from ..common import check_common, check_pixelnet_args, mean_iou, minimum_size, sample_pixels
+from ._common import ImageModel
 
 __all__ = ["PixelNet", "mean_iou", "pixelnet", "sample_pixels"]
-
-
-def sample_pixels(masks: Any, n_per_class: int, rng: Any = None) -> np.ndarray:
-    """Stratified pixel sample: ``n_per_class`` pixels of every class present in every image.
-
-    Parameters
-    ----------
-    masks : array_like of int, shape (N, H, W)
-        Per-pixel class labels (e.g. ``coursepkg.data.make_shapes(...).masks``, 0 = background).
-    n_per_class : int
-        Pixels drawn per class and image. Drawn without replacement, or with replacement when a class
-        covers fewer pixels of the image, so that every class present weighs the same in the loss.
-    rng : None, int or numpy.random.Generator
-
-    Returns
-    -------
-    ndarray of shape (M, 3), int64
-        Rows ``(image, row, col)``, image by image and class by class; ``M = n_per_class * P`` where ``P``
-        is the number of (image, class) pairs present. The labels are
-        ``masks[idx[:, 0], idx[:, 1], idx[:, 2]]``.
-
-    Raises
-    ------
-    ValueError
-        If ``masks`` is not 3-D or ``n_per_class < 1``.
-    TypeError
-        If ``masks`` does not hold integers.
-
-    Examples
-    --------
-    >>> masks = np.zeros((1, 4, 4), dtype=np.int64); masks[0, :2, :2] = 3
-    >>> idx = sample_pixels(masks, 2, rng=0)
-    >>> idx.shape, masks[idx[:, 0], idx[:, 1], idx[:, 2]].tolist()
-    ((4, 3), [0, 0, 3, 3])
-    """
-    func = "sample_pixels"
-    masks = np.asarray(masks)
-    if masks.dtype.kind not in "iu":
-        raise TypeError(
-            f"{func}: `masks` must hold integer class labels; its dtype is {masks.dtype}. "
-            "Convert it with masks.astype(np.int64)."
-        )
-    if masks.ndim != 3:
-        hint = " For one mask use masks[None]." if masks.ndim == 2 else ""
-        raise ValueError(f"{func}: `masks` must have shape (N, H, W); got shape {masks.shape}.{hint}")
-    n_per_class = as_int(n_per_class, "n_per_class", func, minimum=1)
-    gen = as_rng(rng, func)
-    width = masks.shape[2]
-    rows = []
-    for n, mask in enumerate(masks):
-        flat = mask.ravel()  # (H*W,)
-        for c in np.unique(flat):
-            where = np.flatnonzero(flat == c)  # positions of class c
-            pick = gen.choice(where, size=n_per_class, replace=where.size < n_per_class)  # (n_per_class,)
-            rows.append(np.stack([np.full(n_per_class, n), pick // width, pick % width], axis=1))  # (n_per_class, 3)
-    return np.concatenate(rows).astype(np.int64)  # (M, 3)
-
-
-def mean_iou(pred: Any, target: Any, *, num_classes: int) -> float:
-    """Mean intersection over union of two label maps, over the classes present in either.
-
-    ``IoU_c = |pred == c and target == c| / |pred == c or target == c|``, counted over all pixels of all
-    images together, then averaged over the classes that occur in ``pred`` or ``target``.
-
-    Parameters
-    ----------
-    pred, target : array_like of int, same shape (e.g. (N, H, W))
-    num_classes : int
-
-    Returns
-    -------
-    float
-
-    Examples
-    --------
-    >>> mean_iou([[0, 1, 1]], [[0, 1, 0]], num_classes=2)  # class 0: 1/2, class 1: 1/2
-    0.5
-    """
-    func = "mean_iou"
-    num_classes = as_int(num_classes, "num_classes", func, minimum=1)
-    pred, target = np.asarray(pred), np.asarray(target)
-    if pred.shape != target.shape:
-        raise ValueError(f"{func}: `pred` and `target` must have the same shape; got {pred.shape} and {target.shape}.")
-    ious = []
-    for c in range(num_classes):
-        p, t = pred == c, target == c
-        union = np.count_nonzero(p | t)
-        if union:
-            ious.append(np.count_nonzero(p & t) / union)
-    return float(np.mean(ious))
 
 
 def _conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
@@ -164,14 +75,7 @@ class PixelNet(ImageModel):
         hidden: int = 128,
     ) -> None:
         func = "pixelnet"
-        if isinstance(widths, (str, bytes)) or not isinstance(widths, Sequence) or not widths:
-            raise TypeError(
-                f"{func}: `widths` must be a non-empty sequence of channel counts, one per block, e.g. "
-                f"(16, 32, 64). Received: widths={widths!r}."
-            )
-        widths = tuple(as_int(c, "widths[i]", func, minimum=1) for c in widths)
-        hidden = as_int(hidden, "hidden", func, minimum=1)
-        windows = tuple(Window(2, 0, 2) for _ in widths[1:])  # a 2x2 max pooling in front of every block but the first
+        widths, hidden, windows = check_pixelnet_args(func, widths, hidden)  # a 2x2 pooling before blocks 2, 3, ...
         num_classes, in_channels, hw = check_common(func, num_classes, in_channels, input_size, windows, "PixelNet")
         super().__init__(in_channels, hw, minimum_size(windows))
         self.pool = nn.MaxPool2d(2)
@@ -289,5 +193,11 @@ def pixelnet(
     is the usual remedy when one class (here the background) covers most pixels. Train with
     ``F.cross_entropy(model(x, pixels), labels)`` where ``labels = masks[pixels[:, 0], pixels[:, 1],
     pixels[:, 2]]``; predict with ``model(x).argmax(1)``.
+
+    Examples
+    --------
+    >>> model = pixelnet()
+    >>> model(torch.zeros(2, 1, 32, 32)).shape
+    torch.Size([2, 7, 32, 32])
     """
     return PixelNet(num_classes, in_channels=in_channels, input_size=input_size, widths=widths, hidden=hidden)

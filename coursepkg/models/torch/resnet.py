@@ -18,7 +18,8 @@ import torch
 from torch import nn
 
 from ..._validation import as_int
-from ._common import ImageModel, Window, as_bool, check_common, minimum_size
+from ..common import RESNET_CONFIGS, RESNET_WIDTHS, RESNET_WINDOWS, as_bool, check_common, minimum_size
+from ._common import ImageModel
 
 __all__ = [
     "BasicBlock",
@@ -34,9 +35,6 @@ __all__ = [
 ]
 
 StrideOn = Literal["1x1", "3x3"]
-# Stem conv 7x7/2 pad 3, max pool 3x3/2 pad 1, then one stride-2 block at the start of stages 3, 4 and 5
-# (a 3x3 pad 1 or a 1x1 convolution with stride 2 gives the same size).
-_WINDOWS = (Window(7, 3, 2), Window(3, 1, 2), Window(3, 1, 2), Window(3, 1, 2), Window(3, 1, 2))
 
 
 def _check_stride_on(stride_on: object, func: str) -> StrideOn:
@@ -218,7 +216,7 @@ class ResNet(ImageModel):
         stride_on: StrideOn = "3x3",
         func: str = "ResNet",
     ) -> None:
-        num_classes, in_channels, hw = check_common(func, num_classes, in_channels, input_size, _WINDOWS, func)
+        num_classes, in_channels, hw = check_common(func, num_classes, in_channels, input_size, RESNET_WINDOWS, func)
         if len(layers) != 4:
             raise ValueError(
                 f"{func}: `layers` gives the number of blocks of each of the 4 stages, e.g. (3, 4, 6, 3). "
@@ -226,13 +224,13 @@ class ResNet(ImageModel):
             )
         conv_bias = as_bool(conv_bias, "conv_bias", func)
         stride_on = _check_stride_on(stride_on, func)
-        super().__init__(in_channels, hw, minimum_size(_WINDOWS))
+        super().__init__(in_channels, hw, minimum_size(RESNET_WINDOWS))
         self.conv1 = nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3, bias=conv_bias)
         self.bn1 = nn.BatchNorm2d(64)
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
         channels = 64
-        for stage, (n_blocks, width) in enumerate(zip(layers, (64, 128, 256, 512)), start=1):
+        for stage, (n_blocks, width) in enumerate(zip(layers, RESNET_WIDTHS), start=1):
             blocks = []
             for i in range(n_blocks):
                 stride = 2 if i == 0 and stage > 1 else 1
@@ -256,6 +254,20 @@ class ResNet(ImageModel):
         return self.fc(x)  # (N, num_classes)
 
 
+def _resnet(
+    func: str,
+    num_classes: int,
+    in_channels: int,
+    input_size: int | tuple[int, int],
+    conv_bias: bool,
+    stride_on: StrideOn,
+) -> ResNet:
+    """The ResNet ``func`` of :data:`coursepkg.models.common.RESNET_CONFIGS`; the public builders document it."""
+    config = RESNET_CONFIGS[func]
+    return ResNet(Bottleneck if config.bottleneck else BasicBlock, config.layers, num_classes,
+                  in_channels=in_channels, input_size=input_size, conv_bias=conv_bias, stride_on=stride_on, func=func)
+
+
 def resnet18(
     num_classes: int = 1000, *, in_channels: int = 3, input_size: int | tuple[int, int] = 224, conv_bias: bool = False
 ) -> ResNet:
@@ -265,8 +277,7 @@ def resnet18(
     64, 128, 256 and 512 channels out of the four stages (7x7x512 at 224). Parameters with the defaults:
     11,689,512 (torchvision's count).
     """
-    return ResNet(BasicBlock, (2, 2, 2, 2), num_classes, in_channels=in_channels, input_size=input_size,
-                  conv_bias=conv_bias, func="resnet18")
+    return _resnet("resnet18", num_classes, in_channels, input_size, conv_bias, "3x3")
 
 
 def resnet34(
@@ -278,8 +289,7 @@ def resnet34(
     64, 128, 256 and 512 channels out of the four stages (7x7x512 at 224). Parameters with the defaults:
     21,797,672 (torchvision's count).
     """
-    return ResNet(BasicBlock, (3, 4, 6, 3), num_classes, in_channels=in_channels, input_size=input_size,
-                  conv_bias=conv_bias, func="resnet34")
+    return _resnet("resnet34", num_classes, in_channels, input_size, conv_bias, "3x3")
 
 
 def resnet50(
@@ -330,8 +340,7 @@ def resnet50(
     TypeError
         If an argument has the wrong type.
     """
-    return ResNet(Bottleneck, (3, 4, 6, 3), num_classes, in_channels=in_channels, input_size=input_size,
-                  conv_bias=conv_bias, stride_on=stride_on, func="resnet50")
+    return _resnet("resnet50", num_classes, in_channels, input_size, conv_bias, stride_on)
 
 
 def resnet101(
@@ -347,8 +356,7 @@ def resnet101(
     Arguments, layers and shapes as :func:`resnet50`. Parameters with the defaults: 44,549,160
     (torchvision's count).
     """
-    return ResNet(Bottleneck, (3, 4, 23, 3), num_classes, in_channels=in_channels, input_size=input_size,
-                  conv_bias=conv_bias, stride_on=stride_on, func="resnet101")
+    return _resnet("resnet101", num_classes, in_channels, input_size, conv_bias, stride_on)
 
 
 def resnet152(
@@ -364,5 +372,4 @@ def resnet152(
     Arguments, layers and shapes as :func:`resnet50`. Parameters with the defaults: 60,192,808
     (torchvision's count).
     """
-    return ResNet(Bottleneck, (3, 8, 36, 3), num_classes, in_channels=in_channels, input_size=input_size,
-                  conv_bias=conv_bias, stride_on=stride_on, func="resnet152")
+    return _resnet("resnet152", num_classes, in_channels, input_size, conv_bias, stride_on)

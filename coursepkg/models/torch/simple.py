@@ -9,12 +9,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._common import ImageModel, Window, check_common, minimum_size, spatial_size
+from ..common import LENET5_WINDOWS, SIMPLE_CNN_WINDOWS, check_common, minimum_size, spatial_size
+from ._common import ImageModel
 
 __all__ = ["LeNet5", "SimpleCNN", "lenet5", "simple_cnn"]
-
-_SIMPLE_WINDOWS = (Window(3), Window(2, 0, 2))  # conv 3x3 valid, max pool 2x2
-_LENET_WINDOWS = (Window(5), Window(2, 0, 2), Window(5), Window(2, 0, 2), Window(5))  # C1 S2 C3 S4 C5
 
 
 class SimpleCNN(ImageModel):
@@ -26,10 +24,10 @@ class SimpleCNN(ImageModel):
         self, num_classes: int = 10, *, in_channels: int = 1, input_size: int | tuple[int, int] = 28
     ) -> None:
         num_classes, in_channels, hw = check_common(
-            "simple_cnn", num_classes, in_channels, input_size, _SIMPLE_WINDOWS, "simple_cnn"
+            "simple_cnn", num_classes, in_channels, input_size, SIMPLE_CNN_WINDOWS, "simple_cnn"
         )
-        super().__init__(in_channels, hw, minimum_size(_SIMPLE_WINDOWS))
-        oh, ow = (spatial_size(n, _SIMPLE_WINDOWS) for n in hw)  # 13, 13 for 28x28
+        super().__init__(in_channels, hw, minimum_size(SIMPLE_CNN_WINDOWS))
+        oh, ow = (spatial_size(n, SIMPLE_CNN_WINDOWS) for n in hw)  # 13, 13 for 28x28
         self.conv1 = nn.Conv2d(in_channels, 32, kernel_size=3)
         self.pool1 = nn.MaxPool2d(2)
         self.flatten = nn.Flatten()
@@ -95,10 +93,10 @@ class LeNet5(ImageModel):
         self, num_classes: int = 10, *, in_channels: int = 1, input_size: int | tuple[int, int] = 32
     ) -> None:
         num_classes, in_channels, hw = check_common(
-            "lenet5", num_classes, in_channels, input_size, _LENET_WINDOWS, "LeNet-5"
+            "lenet5", num_classes, in_channels, input_size, LENET5_WINDOWS, "LeNet-5"
         )
-        super().__init__(in_channels, hw, minimum_size(_LENET_WINDOWS))
-        oh, ow = (spatial_size(n, _LENET_WINDOWS) for n in hw)  # 1, 1 for 32x32
+        super().__init__(in_channels, hw, minimum_size(LENET5_WINDOWS))
+        oh, ow = (spatial_size(n, LENET5_WINDOWS) for n in hw)  # 1, 1 for 32x32
         self.c1 = nn.Conv2d(in_channels, 6, kernel_size=5)
         self.s2 = nn.AvgPool2d(2)
         self.c3 = nn.Conv2d(6, 16, kernel_size=5)

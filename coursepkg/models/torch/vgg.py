@@ -14,16 +14,10 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ._common import ImageModel, Window, as_bool, check_common, minimum_size, spatial_size
+from ..common import VGG_CONFIGS, as_bool, check_common, minimum_size, spatial_size, vgg_windows
+from ._common import ImageModel
 
 __all__ = ["VGG", "VGG_CONFIGS", "vgg11", "vgg16", "vgg19"]
-
-#: Output channels of the convolutions of each of the five blocks (configurations A, D and E of the paper).
-VGG_CONFIGS: dict[str, tuple[tuple[int, ...], ...]] = {
-    "vgg11": ((64,), (128,), (256, 256), (512, 512), (512, 512)),
-    "vgg16": ((64, 64), (128, 128), (256, 256, 256), (512, 512, 512), (512, 512, 512)),
-    "vgg19": ((64, 64), (128, 128), (256, 256, 256, 256), (512, 512, 512, 512), (512, 512, 512, 512)),
-}
 
 
 def _block(in_channels: int, widths: Sequence[int], batch_norm: bool) -> nn.Sequential:
@@ -57,12 +51,7 @@ class VGG(ImageModel):
         batch_norm: bool = False,
         func: str = "VGG",
     ) -> None:
-        if not config or not all(len(widths) > 0 for widths in config):
-            raise ValueError(
-                f"{func}: `config` must list, for each block, the widths of its convolutions, e.g. "
-                f"((64,), (128,)). Received: config={config!r}."
-            )
-        windows = tuple(Window(2, 0, 2) for _ in config)  # one 2x2 pooling per block
+        windows = vgg_windows(config, func)  # one 2x2 pooling per block
         num_classes, in_channels, hw = check_common(func, num_classes, in_channels, input_size, windows, func)
         batch_norm = as_bool(batch_norm, "batch_norm", func)
         super().__init__(in_channels, hw, minimum_size(windows))

@@ -13,7 +13,8 @@ import pytest
 
 from coursepkg.models import ARCHITECTURES
 from coursepkg.models import keras as mk
-from coursepkg.models.keras._common import Window, conv2d, max_pool, minimum_size, spatial_size
+from coursepkg.models.common import Window, spatial_size
+from coursepkg.models.keras._common import conv2d, max_pool
 from coursepkg.ops import conv2d as np_conv2d, conv_weight_to_keras, nchw_to_nhwc, nhwc_to_nchw
 
 
@@ -74,11 +75,6 @@ def test_max_pool_stride_one_ignores_padding_even_for_negative_inputs():
     y = np.asarray(keras.Model(inputs, max_pool(inputs, 3, strides=1, padding=1, name="pool"))(x))
     assert y.max() < 0
     assert y[0, 0, 0, 0] == -1.0
-
-
-def test_minimum_size_examples():
-    assert minimum_size((Window(3), Window(2, 0, 2))) == 4
-    assert minimum_size((Window(11, 0, 4), Window(3, 0, 2), Window(5, 2, 1), Window(3, 0, 2), Window(3, 0, 2))) == 67
 
 
 def test_count_params_counts_moving_statistics_unless_asked_not_to():

@@ -1,4 +1,8 @@
-"""PixelNet in Keras: shapes, the pixel sample, and a short training run that segments the shapes data set."""
+"""PixelNet in Keras: shapes and a short training run that segments the shapes data set.
+
+The pixel sample, its weights and the mean IoU are NumPy functions of coursepkg.models.common, tested in
+tests/models/test_common.py.
+"""
 
 from __future__ import annotations
 
@@ -32,41 +36,11 @@ def test_hypercolumn_is_a_bilinear_upsampling():
     assert clone.size == (4, 4)
 
 
-def test_sample_pixels_is_stratified_and_seeded():
-    masks = make_shapes(6, size=16, rng=0).masks
-    idx = mk.sample_pixels(masks, 5, rng=3)
-    labels = masks[idx[:, 0], idx[:, 1], idx[:, 2]]
-    for n in range(6):
-        present, counts = np.unique(labels[idx[:, 0] == n], return_counts=True)
-        assert present.tolist() == np.unique(masks[n]).tolist() and (counts == 5).all()
-    np.testing.assert_array_equal(idx, mk.sample_pixels(masks, 5, rng=3))
-
-
-def test_sample_pixels_equals_the_pytorch_modules():
-    from coursepkg.models.torch.pixelnet import mean_iou, sample_pixels  # the module, not the builder
-
-    masks = make_shapes(4, size=16, rng=1).masks
-    np.testing.assert_array_equal(mk.sample_pixels(masks, 7, rng=5), sample_pixels(masks, 7, rng=5))
-    pred = np.random.default_rng(0).integers(0, 3, masks.shape)
-    assert mk.mean_iou(pred, masks, num_classes=7) == mean_iou(pred, masks, num_classes=7)
-
-
-def test_pixel_sample_weights_average_one_on_the_sample():
-    masks = make_shapes(3, size=16, rng=2).masks
-    w = mk.pixel_sample_weights(masks, 4, rng=0)
-    idx = mk.sample_pixels(masks, 4, rng=0)
-    assert w.shape == masks.shape and w.dtype == np.float32
-    assert np.isclose(w.mean(), 1.0)
-    assert set(zip(*np.nonzero(w))) == {tuple(row) for row in idx}
-
-
-def test_sample_pixels_errors():
-    with pytest.raises(TypeError, match=r"must hold integer class labels.*astype\(np.int64\)"):
-        mk.sample_pixels(np.zeros((1, 4, 4)), 2)
-    with pytest.raises(ValueError, match=r"shape \(N, H, W\); got shape \(4, 4\). For one mask use masks\[None\]"):
-        mk.sample_pixels(np.zeros((4, 4), dtype=int), 2)
+def test_pixelnet_argument_errors():
     with pytest.raises(TypeError, match="`widths` must be a non-empty sequence"):
         mk.pixelnet(widths=16)
+    with pytest.raises(ValueError, match=r"pixelnet: input_size=3 is too small for PixelNet: .* at least 4x4"):
+        mk.pixelnet(input_size=3)
 
 
 def test_pixelnet_learns_to_segment_shapes():

@@ -1,4 +1,7 @@
-"""Tests of coursepkg.models.torch._common: window geometry against PyTorch, count_params, stage_shapes."""
+"""Tests of coursepkg.models.torch._common: window geometry against PyTorch, count_params, stage_shapes.
+
+The geometry itself (coursepkg.models.common) is tested by hand in tests/models/test_common.py.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from torch import nn
 import coursepkg.models.torch as models
 from coursepkg.models import ARCHITECTURES
 from coursepkg.models.torch import count_params, stage_shapes
-from coursepkg.models.torch._common import Window, minimum_size, spatial_size
+from coursepkg.models.common import Window, spatial_size
 
 # by name: the package attributes alexnet, googlenet and pixelnet are the builders, not the modules
 MODULES = [importlib.import_module(f"coursepkg.models.torch{m}") for m in
@@ -41,13 +44,6 @@ def test_window_sizes_match_torch_pooling(ceil):
         except ValueError:
             ours = None
         assert ours == _torch_size(n, k, s, p, ceil), (n, k, s, p, ceil)
-
-
-def test_minimum_size_hand_computed():
-    assert minimum_size((Window(3), Window(2, 0, 2))) == 4  # 4 -> 2 -> 1
-    assert minimum_size((Window(11, 0, 4), Window(3, 0, 2))) == 19  # 19 -> 3 -> 1
-    assert minimum_size((Window(3, 0, 2, ceil=True),)) == 2  # a window may hang over the end in ceil mode
-    assert minimum_size(()) == 1
 
 
 def test_count_params_counts_parameters_not_buffers():

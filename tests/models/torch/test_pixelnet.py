@@ -1,4 +1,7 @@
-"""Tests of coursepkg.models.torch.pixelnet: stratified sampling, sampled = dense predictions, and training.
+"""Tests of coursepkg.models.torch.pixelnet: sampled = dense predictions, and training.
+
+The pixel sample and the mean IoU are NumPy functions of coursepkg.models.common, tested in
+tests/models/test_common.py.
 
 The training test is the contract of the segmentation chapter: a default PixelNet trained for a few seconds
 on a CPU (300 Adam steps of 16 images, 16 pixels per class and image, one-cycle learning rate peaking at
@@ -20,49 +23,6 @@ import torch.nn.functional as F
 
 from coursepkg.data import make_shapes
 from coursepkg.models.torch import mean_iou, pixelnet, sample_pixels
-
-
-def test_sample_pixels_is_stratified():
-    masks = make_shapes(6, size=32, rng=0).masks
-    idx = sample_pixels(masks, 5, rng=1)
-    labels = masks[idx[:, 0], idx[:, 1], idx[:, 2]]
-    for n in range(len(masks)):
-        present = np.unique(masks[n])
-        assert len(present) == 2  # background and one shape
-        for c in present:
-            assert np.count_nonzero((idx[:, 0] == n) & (labels == c)) == 5
-    assert idx.dtype == np.int64 and idx.shape == (6 * 2 * 5, 3)
-    np.testing.assert_array_equal(idx, sample_pixels(masks, 5, rng=1))  # reproducible
-
-
-def test_sample_pixels_without_and_with_replacement():
-    masks = np.zeros((1, 4, 4), dtype=np.int64)
-    masks[0, 0, :3] = 2  # class 2 covers 3 pixels
-    idx = sample_pixels(masks, 3, rng=0)
-    rows = {tuple(r) for r in idx[3:]}  # the three class-2 pixels, each once
-    assert rows == {(0, 0, 0), (0, 0, 1), (0, 0, 2)}
-    idx = sample_pixels(masks, 8, rng=0)  # more than the 3 pixels: drawn with replacement
-    assert np.all(masks[idx[8:, 0], idx[8:, 1], idx[8:, 2]] == 2)
-    assert len({tuple(r) for r in idx[:8]}) == 8  # background has 13 pixels: without replacement
-
-
-def test_sample_pixels_errors():
-    with pytest.raises(TypeError, match=r"`masks` must hold integer class labels; its dtype is float32"):
-        sample_pixels(np.zeros((1, 4, 4), np.float32), 2)
-    with pytest.raises(ValueError, match=r"shape \(N, H, W\); got shape \(4, 4\). For one mask use masks\[None\]"):
-        sample_pixels(np.zeros((4, 4), np.int64), 2)
-    with pytest.raises(ValueError, match=r"`n_per_class` must be >= 1. Received: n_per_class=0"):
-        sample_pixels(np.zeros((1, 4, 4), np.int64), 0)
-
-
-def test_mean_iou_by_hand():
-    pred = np.array([[0, 0, 1, 1], [2, 2, 2, 0]])
-    target = np.array([[0, 1, 1, 1], [2, 2, 0, 0]])
-    # class 0: 2 / 4, class 1: 2 / 3, class 2: 2 / 3
-    assert mean_iou(pred, target, num_classes=3) == pytest.approx((1 / 2 + 2 / 3 + 2 / 3) / 3)
-    assert mean_iou(target, target, num_classes=5) == 1.0  # absent classes are left out
-    with pytest.raises(ValueError, match=r"same shape; got \(2, 4\) and \(8,\)"):
-        mean_iou(pred, target.ravel(), num_classes=3)
 
 
 @pytest.mark.parametrize("h, w", [(32, 32), (30, 27)])
