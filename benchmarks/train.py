@@ -4,9 +4,9 @@
 
 Both frameworks train the same architecture (coursepkg.models.{torch,keras}.simple_cnn: Conv 32 3x3 ReLU,
 MaxPool 2, Dense 128 ReLU, Dense 10) with Adam (batch 32) on the 1347 training digits of scikit-learn at their
-native 8x8 (``--size 28`` resizes them to the notes' 28x28, where the dense layer has 5408 inputs and the
-net overfits the small set: about 96.5% instead of 98%), and are evaluated after every epoch on the 450
-held-out digits. The time to the target is the sum of
+native 8x8 (``--size 28`` resizes them to the notes' 28x28: the dense layer then has 5408 inputs and the net
+18 times the parameters for no clear gain, 96.5-98% depending on seed and learning rate), and are evaluated
+after every epoch on the 450 held-out digits. The time to the target is the sum of
 the epoch times (training + evaluation) up to the first epoch at or above it. Run one after the other in one
 process so that both see the same machine.
 """

@@ -334,7 +334,8 @@ def plot_history(history: Any, *, metrics: Sequence[str] | None = None, ax: Any 
         the course's ``fit`` functions (a Keras ``History`` is read through its ``.history``).
     metrics : sequence of str, optional
         The metrics to draw, without the ``val_`` prefix. By default every metric of the history, in its
-        order (``("loss", "accuracy")`` for the histories above).
+        order, leaving out timings (keys ending in ``_time``, such as the ``epoch_time`` that ``fit`` records):
+        ``("loss", "accuracy")`` for the histories above.
     ax : Axes or array of Axes, optional
         One Axes per metric; a new figure with one row of panels when None.
 
@@ -356,7 +357,8 @@ def plot_history(history: Any, *, metrics: Sequence[str] | None = None, ax: Any 
     func = "plot_history"
     hist = _history_dict(history, func)
     if metrics is None:
-        metrics = list(dict.fromkeys(k.removeprefix("val_") for k in hist))
+        # every per-epoch metric of the history; timings such as ``epoch_time`` are not metrics
+        metrics = [m for m in dict.fromkeys(k.removeprefix("val_") for k in hist) if not m.endswith("_time")]
         if not metrics:
             raise ValueError(f"{func}: `history` is empty; train first, then plot what `fit` returned.")
     elif isinstance(metrics, str):

@@ -272,3 +272,16 @@ def test_confusion_matrix_errors():
         plot_confusion_matrix([0, 2], [0, 1], class_names=["a", "b"])
     with pytest.raises(ValueError, match=r'`normalize` must be False, True, "true", "pred" or "all"'):
         plot_confusion_matrix([0, 1], [0, 1], normalize="rows")
+
+
+def test_plot_history_leaves_out_epoch_times_by_default():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from coursepkg.plot import plot_history
+
+    axes = plot_history({"loss": [1.0, 0.5], "accuracy": [0.5, 0.8], "val_loss": [1.1, 0.6], "epoch_time": [0.2, 0.2]})
+    assert [a.get_title() for a in axes] == ["loss", "accuracy"]
+    plt.close("all")

@@ -119,9 +119,10 @@ def batch_norm_backward(
 
     Notes
     -----
-    With ``xhat = (x - mean) / sqrt(var + eps)`` over ``m`` values per channel,
-    ``dx = (gamma / sqrt(var + eps)) * (dxhat_scaled)`` where
-    ``dx = (1/m) * inv_std * (m * dxhat - sum(dxhat) - xhat * sum(dxhat * xhat))`` and ``dxhat = dout * gamma``.
+    With ``xhat = (x - mean) * inv_std``, ``inv_std = 1 / sqrt(var + eps)`` over the ``m`` values of a channel and
+    ``dxhat = dout * gamma``: ``dbeta = sum(dout)``, ``dgamma = sum(dout * xhat)`` and
+    ``dx = (inv_std / m) * (m * dxhat - sum(dxhat) - xhat * sum(dxhat * xhat))``, the sums running over the
+    batch (and spatial) axes.
     """
     func = "batch_norm_backward"
     x = as_numeric_array(x, "x", func)

@@ -96,7 +96,9 @@ def fit(
 ) -> History:
     """Compile and train a Keras ``model``; same arguments and history as :func:`coursepkg.train.torch.fit`.
 
-    The model must output logits (no final softmax/sigmoid), as the course's builders do. ``device`` is
+    The model must output logits (no final softmax/sigmoid), as the course's builders do. ``weight_decay``
+    with ``"adam"`` selects Keras's AdamW (decoupled weight decay), unlike PyTorch's coupled L2 in
+    :func:`coursepkg.train.torch.fit`. ``device`` is
     accepted for symmetry and ignored: TensorFlow places work on a visible GPU by itself.
     ``clip_norm`` is Keras's ``global_clipnorm``.
 

@@ -131,7 +131,9 @@ def fit(
     epochs, batch_size, lr : int, int, float
     optimizer : {"adam", "sgd", "sgd_momentum"}
     weight_decay : float
-        L2 penalty (PyTorch's ``weight_decay``).
+        PyTorch's ``weight_decay``: for Adam and SGD, an L2 penalty ``weight_decay * w`` added to the gradient
+        (coupled). :func:`coursepkg.train.keras.fit` uses Keras's decoupled AdamW for ``"adam"``, so the same
+        number regularises differently there (see the layer-zoo chapter).
     loss : {"cross_entropy", "bce", "mse"}
     validation_data : (x_val, y_val), optional
         Evaluated after every epoch (``val_loss``, ``val_accuracy``).
