@@ -4,15 +4,16 @@ Explained in {ref}`sec-transfer`. The framework-free parts load with this packag
 
 - :mod:`~coursepkg.transfer.tasks`: the source task (digits 0-4) and target task (digits 5-9), few-shot sampling;
 - :mod:`~coursepkg.transfer.weights`: the course's source CNN as arrays, and its committed pretrained weights;
-- :mod:`~coursepkg.transfer.domain`: shifted digit domains and the DANN schedule;
+- :mod:`~coursepkg.transfer.selection`: which layers ``freeze`` and ``unfreeze`` select, by count or by name;
+- :mod:`~coursepkg.transfer.domain`: shifted digit domains, and the DANN schedule and training loop;
 - :mod:`~coursepkg.transfer.strategies`: scratch, feature extraction, partial and full fine-tuning, written
   once for both frameworks;
 - :mod:`~coursepkg.transfer.results`: the comparison records, table and plot.
 
 The framework parts have the same functions with the same arguments in both frameworks and load only
-when imported: :mod:`coursepkg.transfer.torch` and :mod:`coursepkg.transfer.keras` (freezing, heads,
-``load_pretrained``, the strategies, AdaBN, gradient reversal and DANN), and
-:mod:`coursepkg.transfer.applications` (``keras.applications`` wrappers, also importable from the Keras module).
+when imported: the packages :mod:`coursepkg.transfer.torch` and :mod:`coursepkg.transfer.keras` (freezing,
+heads, ``load_pretrained``, the strategies, AdaBN, gradient reversal and DANN, one submodule each), and
+:mod:`coursepkg.transfer.applications` (``keras.applications`` wrappers, also importable from the Keras package).
 """
 
 from .domain import SHIFTS, dann_lambda, shift_domain

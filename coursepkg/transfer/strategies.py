@@ -13,11 +13,12 @@ strategy               trained                                           default
 ``full``               everything, from the pretrained weights           1e-3 (lower)
 =====================  ================================================  ====================
 
-The functions here take a *backend*, :mod:`coursepkg.transfer.torch` or :mod:`coursepkg.transfer.keras`,
-and use only its ``freeze``, ``unfreeze``, ``attach_head``, ``trainable_summary``, ``fit``, ``evaluate``,
-``load_pretrained`` and ``source_cnn``: the framework modules expose them as ``linear_probe``,
-``partial_fine_tuning``, ``full_fine_tuning``, ``train_from_scratch``, ``compare_strategies`` and
-``accuracy_vs_labels``. Importing this module imports NumPy only.
+The functions here take a *backend*, the package :mod:`coursepkg.transfer.torch` or
+:mod:`coursepkg.transfer.keras`, and use only its ``freeze``, ``unfreeze``, ``attach_head``,
+``trainable_summary``, ``fit``, ``evaluate``, ``load_pretrained`` and ``source_cnn``: the framework packages
+expose them as ``linear_probe``, ``partial_fine_tuning``, ``full_fine_tuning``, ``train_from_scratch``,
+``compare_strategies`` and ``accuracy_vs_labels`` (in their ``strategies`` submodules). Importing this module
+imports NumPy only.
 """
 
 from __future__ import annotations
@@ -113,9 +114,33 @@ def compare_strategies(
 ) -> list[StrategyResult]:
     """Train every strategy on ``(x_train, y_train)`` with :func:`train_strategy` and score it on ``(x_test, y_test)``.
 
-    ``base_factory(pretrained)`` returns a fresh base (None: ``backend.load_pretrained()`` /
-    ``backend.source_cnn(rng=seed)``); ``lr`` is one rate, a dict per strategy, or None for :data:`DEFAULT_LR`.
-    ``seconds`` in the rows is the wall time of building and training.
+    What both frameworks' ``compare_strategies`` run, with their own package as ``backend``.
+
+    Parameters
+    ----------
+    backend : module
+        :mod:`coursepkg.transfer.torch` or :mod:`coursepkg.transfer.keras` (see the module docstring).
+    base_factory : callable or None
+        ``base_factory(pretrained)`` returns a fresh base: pretrained weights for ``pretrained=True``, random
+        ones for ``"scratch"``. None uses the course's source CNN (``backend.load_pretrained()`` /
+        ``backend.source_cnn(rng=seed)``).
+    x_train, y_train, x_test, y_test : arrays
+        Images in the backend's layout (``(N, C, H, W)`` in PyTorch, ``(N, H, W, C)`` in Keras) and labels
+        ``0 .. K-1``.
+    strategies : sequence of {"scratch", "feature_extraction", "partial", "full"}
+    lr : float, dict or None
+        One learning rate for all, one per strategy, or None for :data:`DEFAULT_LR`.
+    seed : int
+        Head initialisation, the scratch base, shuffling and dropout.
+    **kwargs
+        ``num_classes``, ``epochs``, ``batch_size``, ``pooling``, ``hidden``, ``dropout``, ``blocks`` (blocks of
+        the base trained by ``"partial"``) and ``progress``, for :func:`train_strategy`.
+
+    Returns
+    -------
+    list of StrategyResult
+        ``(strategy, trainable_params, test_accuracy, seconds)`` per strategy; ``seconds`` is the wall time of
+        building and training.
     """
     strategies = check_strategies(strategies, "compare_strategies")
     if base_factory is None:

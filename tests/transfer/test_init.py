@@ -2,6 +2,7 @@
 
 import doctest
 import importlib
+import pkgutil
 import subprocess
 import sys
 
@@ -20,7 +21,9 @@ def test_importing_coursepkg_transfer_imports_numpy_only():
     assert out.stdout.strip() == "[]"
 
 
-@pytest.mark.parametrize("module", ["tasks", "domain", "weights", "results", "strategies", "torch", "keras", "applications"])
+@pytest.mark.parametrize(
+    "module", ["tasks", "domain", "weights", "results", "strategies", "selection", "torch", "keras", "applications"]
+)
 def test_public_names_exist_and_docstring_examples_run(module):
     mod = importlib.import_module(f"coursepkg.transfer.{module}")
     assert all(hasattr(mod, name) for name in mod.__all__)
@@ -28,3 +31,21 @@ def test_public_names_exist_and_docstring_examples_run(module):
     assert result.failed == 0
     if module not in ("results", "strategies"):
         assert result.attempted > 0
+
+
+@pytest.mark.parametrize("package", ["torch", "keras"])
+def test_framework_packages_reexport_their_submodules_and_run_their_examples(package):
+    """One module per idea; the package is what users import, and every submodule's examples pass."""
+    pkg = importlib.import_module(f"coursepkg.transfer.{package}")
+    names = [m.name for m in pkgutil.iter_modules(pkg.__path__, pkg.__name__ + ".")]
+    assert {n.rsplit(".", 1)[1] for n in names} >= {"freezing", "state", "heads", "source", "strategies", "adaptation"}
+    exported = set()
+    for name in names:
+        mod = importlib.import_module(name)
+        for public in getattr(mod, "__all__", []) if not name.endswith(".paths") else []:  # Keras's layer tree: internal
+            assert getattr(pkg, public) is getattr(mod, public), (name, public)
+            exported.add(public)
+        result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
+        assert result.failed == 0, name
+    assert set(pkg.__all__) - exported <= {
+        "DEFAULT_LR", "APPLICATIONS", "PretrainedWeightsUnavailableError", "applications_model", "preprocess_input"}

@@ -4,12 +4,17 @@ import numpy as np
 import pytest
 
 from coursepkg.transfer.weights import (
+    POOLINGS,
     SOURCE_WEIGHTS,
+    check_source_cnn,
+    check_state_names,
+    head_features,
     head_state_shapes,
     init_head_state,
     init_source_state,
     load_state,
     save_state,
+    source_architecture,
     source_state_shapes,
 )
 
@@ -61,3 +66,48 @@ def test_committed_weights_are_small_and_complete():
     assert {k: v.shape for k, v in state.items()} == expected
     assert all(v.dtype == np.float32 for v in state.values())
     assert all(np.isfinite(v).all() for v in state.values())
+
+
+def test_check_source_cnn_arguments():
+    assert check_source_cnn(input_size=9, in_channels=3, channels=(4, 8), func="f") == (9, 3, (4, 8))
+    assert check_source_cnn(input_size=4, in_channels=1, channels=[1, 1, 1], func="f") == (4, 1, (1, 1, 1))
+    with pytest.raises(ValueError, match=r"^source_cnn: `input_size`=3 is too small for 3 blocks: each block but the "
+                                         r"last halves the side, so it must be at least 4.$"):
+        check_source_cnn(input_size=3, in_channels=1, channels=(16, 32, 64), func="source_cnn")
+    with pytest.raises(TypeError, match=r"`channels` must be a non-empty sequence of ints. Received: channels=16"):
+        check_source_cnn(input_size=16, in_channels=1, channels=16, func="source_cnn")
+    with pytest.raises(TypeError, match=r"non-empty sequence"):
+        check_source_cnn(input_size=16, in_channels=1, channels=(), func="source_cnn")
+    with pytest.raises(ValueError, match=r"`in_channels` must be >= 1"):
+        check_source_cnn(input_size=16, in_channels=0, channels=(16,), func="source_cnn")
+
+
+@pytest.mark.parametrize(
+    "shape, pooling, axis, expected",
+    [((64, 4, 4), "avg", 0, (True, 64)), ((4, 4, 64), "max", -1, (True, 64)), ((64, 4, 4), "flatten", 0, (False, 1024)),
+     ((3, 5, 7), "flatten", -1, (False, 105)), ((6,), "flatten", 0, (False, 6)), ((2, 3), "avg", 0, (False, 6))],
+)
+def test_head_features(shape, pooling, axis, expected):
+    assert head_features(shape, pooling=pooling, dropout=0.0, channel_axis=axis, func="attach_head") == expected
+
+
+def test_head_features_errors():
+    with pytest.raises(ValueError, match=r"`pooling` must be one of \('avg', 'max', 'flatten'\). Received: pooling='sum'"):
+        head_features((8, 2, 2), pooling="sum", dropout=0.0, channel_axis=0, func="attach_head")
+    assert POOLINGS == ("avg", "max", "flatten")
+    for rate in (-0.1, 1.0):
+        with pytest.raises(ValueError, match=r"`dropout` must be in \[0, 1\)"):
+            head_features((8, 2, 2), pooling="avg", dropout=rate, channel_axis=0, func="attach_head")
+    with pytest.raises(ValueError, match=r'dann_model: the base already outputs vectors of shape \(N, 6\); use pooling="flatten"'):
+        head_features((6,), pooling="max", dropout=0.0, channel_axis=0, func="dann_model")
+
+
+def test_source_architecture_and_state_names():
+    assert source_architecture(load_state()) == (1, (16, 32, 64), 5)
+    state = {f"base.{k}": np.zeros(s) for k, s in source_state_shapes(in_channels=3, channels=(8, 4)).items()}
+    state.update({"head.logits.weight": np.zeros((2, 4)), "head.logits.bias": np.zeros(2)})
+    assert source_architecture(state) == (3, (8, 4), 2)
+    check_state_names(["a", "b"], {"b": 0, "a": 1}, "f")
+    with pytest.raises(ValueError, match=r"^load_state_dict: the arrays do not match the model. Missing: \['a', 'c'\]; "
+                                         r"unexpected: \['z'\]. Build the model with the same architecture"):
+        check_state_names(["c", "a", "b"], {"b": 0, "z": 1}, "load_state_dict")
