@@ -6,6 +6,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 CONSTRAINTS := requirements/constraints.txt
 STAMP := $(VENV)/.installed
+# MathJax is served from the built site itself (no CDN: readers and CI may be offline), from the npm registry.
+MATHJAX_VERSION := 3.2.2
+MATHJAX := book/_static/mathjax/tex-mml-chtml.js
 PYTEST_ARGS ?=
 
 .PHONY: setup book test test-fast bench lock clean help
@@ -17,7 +20,7 @@ help:
 	@echo "make bench  - run the benchmarks under benchmarks/"
 	@echo "make lock   - regenerate $(CONSTRAINTS) from the current environment"
 
-setup: $(STAMP)
+setup: $(STAMP) $(MATHJAX)
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@echo ">>> setting up $(VENV) with pinned dependencies from $(CONSTRAINTS)"
@@ -27,12 +30,19 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@touch $(STAMP)
 	@echo ">>> $(VENV) is ready"
 
-book: $(STAMP)
+$(MATHJAX):
+	@echo ">>> fetching MathJax $(MATHJAX_VERSION) from the npm registry into book/_static/mathjax"
+	@command -v npm >/dev/null || { echo "npm is needed to fetch MathJax: install Node.js (e.g. apt-get install nodejs npm)"; exit 1; }
+	npm install --no-save --no-audit --no-fund --loglevel=error --prefix $(VENV)/npm mathjax@$(MATHJAX_VERSION)
+	rm -rf book/_static/mathjax && mkdir -p book/_static
+	cp -r $(VENV)/npm/node_modules/mathjax/es5 book/_static/mathjax
+
+book: $(STAMP) $(MATHJAX)
 	@echo ">>> building the book (chapters are executed; outputs are cached in _build/.jupyter_cache)"
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
 	@echo ">>> the book is at _build/html/index.html"
 
-test: $(STAMP)
+test: $(STAMP) $(MATHJAX)
 	@echo ">>> running the whole test suite"
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

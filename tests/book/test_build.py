@@ -42,3 +42,12 @@ def test_bibliography_lists_the_original_papers(built_site):
     page = (built_site / "book" / "bibliography.html").read_text()
     for name in ("LeCun", "Krizhevsky", "Hochreiter", "Ganin"):
         assert name in page
+
+
+@pytest.mark.slow
+def test_math_is_typeset_by_a_local_mathjax_not_a_cdn(built_site):
+    page = (built_site / "book" / "intro.html").read_text()
+    assert "cdn.jsdelivr.net" not in page and "mathjax@3" not in page
+    assert "_static/mathjax/tex-mml-chtml.js" in page
+    assert (built_site / "_static" / "mathjax" / "tex-mml-chtml.js").stat().st_size > 100_000
+    assert (built_site / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").is_dir()
