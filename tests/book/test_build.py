@@ -51,3 +51,20 @@ def test_math_is_typeset_by_a_local_mathjax_not_a_cdn(built_site):
     assert "_static/mathjax/tex-mml-chtml.js" in page
     assert (built_site / "_static" / "mathjax" / "tex-mml-chtml.js").stat().st_size > 100_000
     assert (built_site / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").is_dir()
+
+
+@pytest.mark.slow
+def test_every_chapter_offers_its_notebook_as_ipynb(built_site):
+    import nbformat
+
+    pages = sorted((built_site / "book").glob("*.html"))
+    chapters = [p for p in pages if p.stem not in ("bibliography",)]
+    assert len(chapters) >= 4
+    for page in chapters:
+        html = page.read_text()
+        assert f'href="../_sources/book/{page.stem}.ipynb"' in html, f"{page.name} has no .ipynb download"
+        nb = nbformat.read(built_site / "_sources" / "book" / f"{page.stem}.ipynb", as_version=4)
+        nbformat.validate(nb)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        assert code and any(c.outputs for c in code), f"{page.stem}.ipynb has no executed output"
+        assert nb.metadata.kernelspec.name == "python3"
