@@ -1,9 +1,10 @@
 """Sphinx extension: the download button of every chapter hands the reader a real ``.ipynb``.
 
-The chapters are MyST Markdown; by default the built site offers their ``.md`` text. MyST-NB writes each
-executed chapter as a notebook under ``<build>/jupyter_execute/``; this extension copies those notebooks next
-to the sources of the site (``_sources/<page>.ipynb``, outputs included, so the reader sees what the book
-shows and can re-run it) and tells sphinx-book-theme, which then lists ".ipynb" first in the download menu.
+The chapters are MyST Markdown; by default the built site offers their ``.md`` text. This extension converts
+each chapter with jupytext, merges in the outputs of its execution from the jupyter-cache (MyST-NB's own
+``jupyter_execute/`` copy has no outputs in cache mode), writes it next to the sources of the site
+(``_sources/<page>.ipynb``: the reader sees what the book shows and can re-run it) and tells
+sphinx-book-theme, which then lists ".ipynb" first in the download menu.
 """
 
 from __future__ import annotations
@@ -17,12 +18,23 @@ from sphinx.util import logging
 logger = logging.getLogger(__name__)
 
 
-def _executed(app: Sphinx, docname: str) -> Path:
-    return Path(app.outdir).parent / "jupyter_execute" / f"{docname}.ipynb"
-
-
 def _is_notebook(app: Sphinx, docname: str) -> bool:
-    return app.env.metadata.get(docname, {}).get("kernelspec") is not None or _executed(app, docname).is_file()
+    path = Path(app.env.doc2path(docname))
+    return path.suffix == ".md" and "kernelspec" in path.read_text(encoding="utf8")[:2000]
+
+
+def _executed_notebook(app: Sphinx, docname: str) -> nbformat.NotebookNode:
+    """The chapter as a notebook, with the outputs of its cached execution when there is one."""
+    import jupytext
+    from jupyter_cache import get_cache
+
+    nb = jupytext.read(app.env.doc2path(docname))
+    cache_path = Path(app.env.mystnb_config.execution_cache_path)
+    if cache_path.exists():
+        cache = get_cache(str(cache_path))
+        if cache.match_cache_notebook(nb) is not None:
+            _, nb = cache.merge_match_into_notebook(nb)
+    return nb
 
 
 def set_ipynb_source(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
@@ -35,13 +47,12 @@ def copy_notebooks(app: Sphinx, exception: Exception | None) -> None:
         return
     count = 0
     for docname in sorted(app.env.found_docs):
-        source = _executed(app, docname)
-        if not source.is_file():
+        if not _is_notebook(app, docname):
             continue
         target = Path(app.outdir) / "_sources" / f"{docname}.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)
-        nb = nbformat.read(source, as_version=4)
-        nb.metadata.pop("mystnb", None)
+        nb = _executed_notebook(app, docname)
+        nb.metadata.pop("jupytext", None)  # a plain notebook for the reader, not a paired file
         nbformat.validate(nb)
         nbformat.write(nb, target)
         count += 1
