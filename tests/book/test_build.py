@@ -68,3 +68,32 @@ def test_every_chapter_offers_its_notebook_as_ipynb(built_site):
         code = [c for c in nb.cells if c.cell_type == "code"]
         assert code and any(c.outputs for c in code), f"{page.stem}.ipynb has no executed output"
         assert nb.metadata.kernelspec.name == "python3"
+
+
+def _private_lines() -> set[str]:
+    """Distinctive lines of everything instructors keep private: assignment sources and the autograder."""
+    lines: set[str] = set()
+    for folder in (ROOT / "assignments", ROOT / "autograder"):
+        for path in folder.rglob("*"):
+            if not path.is_file() or "release" in path.parts or path.suffix in (".db", ".pyc"):
+                continue
+            try:
+                text = path.read_text(encoding="utf8")
+            except UnicodeDecodeError:
+                continue
+            lines.update(ln.strip() for ln in text.splitlines() if len(ln.strip()) >= 40)
+    return lines
+
+
+@pytest.mark.slow
+def test_nothing_private_reaches_the_site(built_site):
+    private = _private_lines()
+    assert private, "expected to find the instructors' files under assignments/ and autograder/"
+    leaks = []
+    for path in built_site.rglob("*"):
+        if path.is_file() and path.suffix in (".html", ".ipynb", ".md", ".txt", ".js", ".json") and "mathjax" not in path.parts:
+            text = path.read_text(encoding="utf8", errors="replace")
+            if "assignments/source" in text or "autograder/" in text:
+                leaks.append(f"{path.relative_to(built_site)} names a private folder")
+            leaks += [f"{path.relative_to(built_site)}: {ln[:60]}" for ln in private if ln in text]
+    assert not leaks, "private material in the built site:\n" + "\n".join(leaks[:20])
