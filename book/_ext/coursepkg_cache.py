@@ -100,7 +100,10 @@ def _drop_cached_execution(cache_path: Path, doc_path: Path) -> bool:
     if not cache_path.exists():
         return False
     cache = get_cache(str(cache_path))
-    record = cache.match_cache_notebook(jupytext.read(doc_path))
+    try:
+        record = cache.match_cache_notebook(jupytext.read(doc_path))
+    except KeyError:  # jupyter-cache raises when no record matches (the chapter's cells changed too)
+        return False
     if record is None:
         return False
     cache.remove_cache(record.pk)

@@ -32,8 +32,10 @@ def _executed_notebook(app: Sphinx, docname: str) -> nbformat.NotebookNode:
     cache_path = Path(app.env.mystnb_config.execution_cache_path)
     if cache_path.exists():
         cache = get_cache(str(cache_path))
-        if cache.match_cache_notebook(nb) is not None:
+        try:
             _, nb = cache.merge_match_into_notebook(nb)
+        except KeyError:  # no cached execution of these cells
+            pass
     return nb
 
 

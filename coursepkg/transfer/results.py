@@ -88,6 +88,9 @@ def plot_accuracy_vs_labels(rows: Iterable[StrategyResult], *, ax: Axes | None =
         (line,) = ax.plot(ns, mean, marker="o", label=strategy)
         ax.fill_between(ns, mean - std, mean + std, color=line.get_color(), alpha=0.15)
     ax.set_xscale("log")
+    all_ns = sorted({n for _, n in stats})
+    ax.set_xticks(all_ns, [str(n) for n in all_ns])  # the measured counts, not 6x10^0-style minor labels
+    ax.minorticks_off()
     ax.set_xlabel("labelled examples per class")
     ax.set_ylabel("test accuracy")
     ax.legend()

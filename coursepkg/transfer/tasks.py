@@ -130,7 +130,7 @@ def source_target_digits(
     -------
     source, target : DataSplit
         ``(x_train, y_train, x_test, y_test)`` each; labels are 0-4 in both. With the defaults the source
-        task has 676 training and 225 test images, the target task 672 and 224.
+        task has 676 training and 225 test images, the target task 671 and 225.
 
     Examples
     --------
