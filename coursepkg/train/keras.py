@@ -58,11 +58,21 @@ def _optimizer(name: str, lr: float, weight_decay: float):
     raise ValueError(f'fit: `optimizer` must be "adam", "sgd" or "sgd_momentum". Received: optimizer={name!r}.')
 
 
+def _outputs(model, x: Any, batch_size: int) -> np.ndarray:
+    """Inference-mode outputs, batch by batch. Calling the model eagerly, rather than ``model.predict``,
+    avoids building a new ``tf.function`` for every model, which TensorFlow reports as "retracing" warnings
+    in notebooks that evaluate several models."""
+    x = np.asarray(x, dtype=np.float32)
+    return np.concatenate(
+        [np.asarray(model(x[s : s + batch_size], training=False)) for s in range(0, len(x), batch_size)]
+    )
+
+
 def evaluate(model, x: Any, y: Any, *, loss: str = "cross_entropy", batch_size: int = 256) -> dict[str, float]:
     """Mean loss (and accuracy for classification) of a compiled or uncompiled ``model`` on ``(x, y)``."""
     x, y = check_xy(x, y, "evaluate")
     loss_fn, metrics = _loss(loss)
-    out = model.predict(x.astype(np.float32), batch_size=batch_size, verbose=0)
+    out = _outputs(model, x, batch_size)
     yy = y.astype(np.float32).reshape(out.shape) if loss != "cross_entropy" else y
     result = {"loss": float(loss_fn(yy, out))}
     for m in metrics:
@@ -73,7 +83,7 @@ def evaluate(model, x: Any, y: Any, *, loss: str = "cross_entropy", batch_size: 
 
 def predict(model, x: Any, *, batch_size: int = 256) -> np.ndarray:
     """Model outputs (logits) for ``x``, as a NumPy array."""
-    return np.asarray(model.predict(np.asarray(x, dtype=np.float32), batch_size=batch_size, verbose=0))
+    return _outputs(model, x, batch_size)
 
 
 def fit(
