@@ -1,25 +1,14 @@
 """Every chapter states its measured cost, and a chapter over budget fails the build."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from .minibook import build as build_book
+from .minibook import write_book
 
-PAGE = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-# Page
+PAGE = """# Page
 
 ```{code-cell} python
 import time
@@ -30,16 +19,10 @@ time.sleep(1.5)
 """
 
 
-def build(tmp_path: Path, budget_seconds: int) -> subprocess.CompletedProcess:
-    (tmp_path / "page.md").write_text(PAGE)
-    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: page\n")
-    (tmp_path / "_config.yml").write_text(
-        "title: t\nexecute:\n  execute_notebooks: force\n"
-        f"sphinx:\n  local_extensions:\n    chapter_costs: {ROOT / 'book' / '_ext'}\n"
-        f"  config:\n    chapter_budget_seconds: {budget_seconds}\n"
-    )
-    jb = Path(sys.executable).with_name("jupyter-book")
-    return subprocess.run([str(jb), "build", str(tmp_path), "--warningiserror"], capture_output=True, text=True)
+def build(tmp_path: Path, budget_seconds: int):
+    write_book(tmp_path, {"page": PAGE}, extension="chapter_costs",
+               config={"chapter_budget_seconds": budget_seconds})
+    return build_book(tmp_path)
 
 
 @pytest.mark.slow

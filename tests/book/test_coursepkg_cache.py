@@ -1,28 +1,16 @@
 """The execution cache follows the code a chapter imports: editing coursepkg re-executes the chapters that
 use the edited module, and only those."""
 
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "book" / "_ext"))
+from .minibook import EXTENSIONS, ROOT, build, cell, write_book
+
+sys.path.insert(0, str(EXTENSIONS))
 
 from coursepkg_cache import dependency_files  # noqa: E402
-
-HEADER = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-"""
 
 
 def test_dependencies_follow_imports_transitively():
@@ -35,8 +23,7 @@ def test_dependencies_follow_imports_transitively():
 
 
 def _build(book: Path) -> str:
-    jb = Path(sys.executable).with_name("jupyter-book")
-    proc = subprocess.run([str(jb), "build", str(book), "--warningiserror", "-v"], capture_output=True, text=True)
+    proc = build(book, "-v")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     return proc.stdout + proc.stderr
 
@@ -48,12 +35,12 @@ def test_editing_an_imported_module_re_executes_only_its_chapters(tmp_path):
     (pkg / "__init__.py").write_text("")
     (pkg / "values.py").write_text("VALUE = 'first'\n")
     (pkg / "other.py").write_text("OTHER = 1\n")
-    (tmp_path / "uses.md").write_text(HEADER + "# Uses\n\n```{code-cell} python\nfrom coursepkg.values import VALUE\nprint('value is', VALUE)\n```\n")
-    (tmp_path / "other.md").write_text(HEADER + "# Other\n\n```{code-cell} python\nfrom coursepkg.other import OTHER\nprint('other is', OTHER)\n```\n")
-    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: uses\nchapters:\n  - file: other\n")
-    (tmp_path / "_config.yml").write_text(
-        "title: t\nexecute:\n  execute_notebooks: cache\n"
-        f"sphinx:\n  local_extensions:\n    coursepkg_cache: {ROOT / 'book' / '_ext'}\n"
+    write_book(
+        tmp_path,
+        {"uses": "# Uses\n" + cell("from coursepkg.values import VALUE\nprint('value is', VALUE)"),
+         "other": "# Other\n" + cell("from coursepkg.other import OTHER\nprint('other is', OTHER)")},
+        extension="coursepkg_cache",
+        execute="cache",
     )
     _build(tmp_path)
     page = tmp_path / "_build" / "html" / "uses.html"
