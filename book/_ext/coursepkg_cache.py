@@ -19,6 +19,8 @@ from pathlib import Path
 from sphinx.application import Sphinx
 from sphinx.util import logging
 
+from pages import is_notebook_source  # book/_ext is on sys.path (local_extensions)
+
 logger = logging.getLogger(__name__)
 
 PACKAGE = "coursepkg"
@@ -119,7 +121,7 @@ def outdated(app: Sphinx, env, added, changed, removed) -> list[str]:
     new, stale = {}, []
     for docname in sorted(env.found_docs):
         doc_path = Path(env.doc2path(docname))
-        if doc_path.suffix not in (".md", ".ipynb") or "kernelspec" not in doc_path.read_text()[:2000]:
+        if not is_notebook_source(doc_path):
             continue
         new[docname] = dependency_key(srcdir, doc_path)
         if docname in old and old[docname] != new[docname]:

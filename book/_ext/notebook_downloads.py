@@ -15,12 +15,9 @@ import nbformat
 from sphinx.application import Sphinx
 from sphinx.util import logging
 
+from pages import is_notebook_source  # book/_ext is on sys.path (local_extensions)
+
 logger = logging.getLogger(__name__)
-
-
-def _is_notebook(app: Sphinx, docname: str) -> bool:
-    path = Path(app.env.doc2path(docname))
-    return path.suffix == ".md" and "kernelspec" in path.read_text(encoding="utf8")[:2000]
 
 
 def _executed_notebook(app: Sphinx, docname: str) -> nbformat.NotebookNode:
@@ -40,7 +37,7 @@ def _executed_notebook(app: Sphinx, docname: str) -> nbformat.NotebookNode:
 
 
 def set_ipynb_source(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
-    if doctree is not None and _is_notebook(app, pagename):
+    if doctree is not None and is_notebook_source(app.env.doc2path(pagename)):
         context["ipynb_source"] = f"{pagename}.ipynb"
 
 
@@ -49,7 +46,7 @@ def copy_notebooks(app: Sphinx, exception: Exception | None) -> None:
         return
     count = 0
     for docname in sorted(app.env.found_docs):
-        if not _is_notebook(app, docname):
+        if not is_notebook_source(app.env.doc2path(docname)):
             continue
         target = Path(app.outdir) / "_sources" / f"{docname}.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)
