@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+LOSSES = ("cross_entropy", "bce", "mse")  # the losses both frameworks' fit and evaluate accept
+
 History = dict  # {"loss": [...], "accuracy": [...], "val_loss": [...], "val_accuracy": [...]}, one entry per epoch
 
 

@@ -13,9 +13,8 @@ from typing import Any
 import numpy as np
 
 from .._validation import as_int
-from .history import EarlyStopping, History, check_xy
+from .history import LOSSES, EarlyStopping, History, check_xy
 
-LOSSES = ("cross_entropy", "bce", "mse")
 
 
 def _keras():

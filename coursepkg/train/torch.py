@@ -8,6 +8,7 @@ the model to make its initial weights repeatable too.
 from __future__ import annotations
 
 import copy
+import time
 from typing import Any
 
 import numpy as np
@@ -16,9 +17,8 @@ from torch import nn
 from tqdm import tqdm
 
 from .._validation import as_int
-from .history import EarlyStopping, History, check_xy
+from .history import LOSSES, EarlyStopping, History, check_xy
 
-LOSSES = ("cross_entropy", "bce", "mse")
 
 
 def seed_everything(seed: int) -> None:
@@ -154,8 +154,6 @@ def fit(
         ``{"loss": [...], "accuracy": [...], "val_loss": [...], "val_accuracy": [...], "epoch_time": [...]}``,
         one entry per epoch run; ``accuracy`` keys only for classification losses.
     """
-    import time
-
     x, y = check_xy(x, y, "fit")
     epochs = as_int(epochs, "epochs", "fit", minimum=1)
     batch_size = as_int(batch_size, "batch_size", "fit", minimum=1)
