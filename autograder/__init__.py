@@ -1,0 +1,15 @@
+"""The course's grading tool and the hidden tests of its assignments.
+
+Nothing in this package may reach the book or a student release: ``autograder release`` checks that.
+The pieces, one idea per module:
+
+- :mod:`autograder.checks`: what a hidden check is (plain-data calls plus a judge) and the helpers judges use;
+- :mod:`autograder.probe`: runs the calls of a check on the student's functions and returns plain data;
+- :mod:`autograder.kernel`: runs a cell's hidden checks inside the notebook kernel (what ``nbgrader autograde`` executes);
+- :mod:`autograder.hidden`: the hidden checks of each assignment, keyed by the test cell's ``grade_id``;
+- :mod:`autograder.course`: where the course directory is, and MyST-to-notebook conversion of the sources;
+- :mod:`autograder.release`, :mod:`autograder.hygiene`, :mod:`autograder.solutions`, :mod:`autograder.verify`:
+  the instructor's commands, wired together by :mod:`autograder.cli`.
+"""
+
+__version__ = "0.1.0"
