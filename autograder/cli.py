@@ -1,12 +1,82 @@
-"""The ``autograder`` command (filled in by the instructor-facing modules)."""
+"""The ``autograder`` command: the instructor's entry point (run it from the repository root or ``assignments/``).
+
+    autograder release <id>      generate the student release; refuse it if it leaks or crashes
+    autograder verify <id>...    prove assignments sound end to end through nbgrader (see autograder.verify)
+    autograder solutions <id>    write the clean solution notebook for after the deadline
+    autograder build <id>...     convert the MyST sources to the notebooks nbgrader reads
+
+Exit status: 0 when everything asked for succeeded, 1 when an assignment was refused or found unsound,
+2 on a usage error.
+"""
 
 from __future__ import annotations
 
+import argparse
 import sys
+from pathlib import Path
+
+from autograder.course import ASSIGNMENTS, COURSE_DIR, SourceError, build_source
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="autograder", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def ids(sub: argparse.ArgumentParser, many: bool) -> None:
+        sub.add_argument(
+            "assignment", nargs="+" if many else None, choices=ASSIGNMENTS, metavar="ID",
+            help=f"assignment id: {', '.join(ASSIGNMENTS)}",
+        )
+
+    ids(commands.add_parser("release", help="generate the student release (nbgrader), refuse it if it leaks"), False)
+    verify = commands.add_parser("verify", help="grade reference, blank release and mutants through nbgrader")
+    ids(verify, True)
+    verify.add_argument("--keep", type=Path, help="keep the throw-away course in this folder (for debugging)")
+    solutions = commands.add_parser("solutions", help="write the clean solution notebook")
+    ids(solutions, False)
+    solutions.add_argument("--to", type=Path, help="where to write it (default assignments/solutions/<id>/<id>.ipynb)")
+    ids(commands.add_parser("build", help="convert the MyST sources to notebooks for nbgrader"), True)
+    return parser
+
+
+def _say(message: str) -> None:
+    print(f">>> {message}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
-    raise SystemExit("autograder: not ready yet")
+    """Run the command line; return the exit status."""
+    args = _parser().parse_args(argv)
+    from autograder.release import ReleaseError
+
+    try:
+        if args.command == "build":
+            for assignment in args.assignment:
+                _say(f"wrote {build_source(assignment)}")
+        elif args.command == "release":
+            from autograder.release import release
+
+            report = release(args.assignment)
+            _say(f"released {args.assignment} to {report.directory} ({len(report.notebooks)} notebook(s), clean; "
+                 f"nbgrader validate: {report.unsolved_cells} cells not yet solved, no crash)")
+        elif args.command == "solutions":
+            from autograder.solutions import write_solutions
+
+            _say(f"wrote {write_solutions(args.assignment, to=args.to)}")
+        elif args.command == "verify":
+            from autograder.verify import verify
+
+            sound = True
+            for assignment in args.assignment:
+                report = verify(assignment, COURSE_DIR, progress=_say, keep=args.keep / assignment if args.keep else None)
+                print(report.render(), flush=True)
+                sound &= report.ok
+            return 0 if sound else 1
+    except (ReleaseError, SourceError) as error:
+        print(f"autograder {args.command}: {error}", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

@@ -45,8 +45,8 @@ class SourceError(ValueError):
 
 
 def source_dir(assignment: str, course_dir: Path = COURSE_DIR) -> Path:
-    """``assignments/source/<id>``; a ``ValueError`` lists the known ids for an unknown one."""
-    if assignment not in ASSIGNMENTS:
+    """``<course>/source/<id>``; in the course itself, a ``ValueError`` lists the known ids for an unknown one."""
+    if course_dir == COURSE_DIR and assignment not in ASSIGNMENTS:
         raise ValueError(f"unknown assignment {assignment!r}; the assignments are {', '.join(ASSIGNMENTS)}")
     return course_dir / "source" / assignment
 
