@@ -7,20 +7,15 @@ from __future__ import annotations
 
 import functools
 import http.server
-import shutil
 import threading
 from pathlib import Path
 
 import pytest
 
-from .test_build import ROOT, built_site  # noqa: F401  (the fixture builds the book once)
+from tests.chromium import SCREENSHOTS as ARTIFACTS
+from tests.chromium import chromium
 
-ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
-]
+from .test_build import built_site  # noqa: F401  (the fixture builds the book once)
 
 
 @pytest.fixture(scope="module")
@@ -39,14 +34,8 @@ def site_url(built_site):  # noqa: F811
 
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is not installed: apt-get install chromium (.ci/run does it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def chapter_pages(built_site: Path) -> list[str]:  # noqa: F811
