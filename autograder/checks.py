@@ -136,6 +136,9 @@ class Check:
         :data:`FROM_SCRATCH` is the usual set.
     time_limit : float
         Seconds one case may take in all; slower answers fail with the measured time.
+    judge_errors : bool
+        Hand outcomes whose call raised to the judge instead of failing the case (a check that demands a
+        ``ValueError`` for an impossible output size). Forbidden calls and unusable results still fail.
     """
 
     name: str
@@ -144,6 +147,7 @@ class Check:
     judge: Callable[[Any, Sequence[Outcome]], str | None]
     forbid: tuple[str, ...] = ()
     time_limit: float = 60.0
+    judge_errors: bool = False
 
 
 def to_plain(obj: Any, *, _depth: int = 0) -> Any:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import sys
 import traceback
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -137,4 +138,6 @@ def grade_in_process(
                     grade.tests[cell_id] = CellResult(True)
             elif error is not None:
                 grade.errors[cell_id] = error
+    if "matplotlib.pyplot" in sys.modules:  # the notebook's figures, so that repeated runs do not pile up
+        sys.modules["matplotlib.pyplot"].close("all")
     return grade

@@ -88,7 +88,7 @@ def judge_case(check: Check, case: Any, calls: Sequence[Call], outcomes: Sequenc
             )
         if outcome.error is not None and outcome.error.startswith(RESULT_ERROR):
             return f"{describe_call(call)} returned {outcome.error[len(RESULT_ERROR):]}"
-        if outcome.error is not None:
+        if outcome.error is not None and not check.judge_errors:
             return f"{describe_call(call)} raised {outcome.error}"
     seconds = sum(outcome.seconds for outcome in outcomes)
     if seconds > check.time_limit:

@@ -94,6 +94,7 @@ def compare_number(
     suffix = f" Hint: {hint}" if hint else ""
     if isinstance(got, np.ndarray) and got.size == 1:
         got = got.reshape(()).item()
+    got = _normalise(got)
     if type(got) is bool or not isinstance(got, (int, float)):
         return f"{what}: expected the number {expected!r}, got {describe_value(got)}.{suffix}"
     if isinstance(expected, int) and not isinstance(expected, bool):

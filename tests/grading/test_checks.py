@@ -65,6 +65,8 @@ def test_compare_number_and_expect_value():
     assert compare_number(62, 63, what="size") == "size: expected 63, got 62."
     assert "expected the number" in compare_number("63", 63, what="size")
     assert compare_number(True, 1, what="size") is not None
+    assert compare_number(np.int64(63), 63, what="size") is None
+    assert compare_number(np.float64(0.5), 0.25, what="p") == "p: expected 0.25, got 0.5."
     assert expect_value([63, 25], (63, 25), what="shape") is None
     assert expect_value([62, 24], (63, 25), what="shape") == "shape: expected [63, 25], got [62, 24]."
 

@@ -63,3 +63,24 @@ def test_unknown_cells_name_the_known_ones():
 def test_describe_call_summarises_arrays_and_refs():
     call = Call("conv2d", (np.ones((1, 3, 7, 5)), Ref("model")), {"stride": 2})
     assert describe_call(call) == "conv2d(array of shape (1, 3, 7, 5) float64, <your model>, stride=2)"
+
+
+def test_a_check_may_demand_an_error():
+    from autograder.checks import Check
+    from autograder.kernel import judge_case
+    from autograder.probe import run_calls
+
+    check = Check(
+        name="impossible sizes raise",
+        cases=lambda: [None],
+        calls=lambda case: [Call("size", (2, 5))],
+        judge=lambda case, out: None if (out[0].error or "").startswith("ValueError") else "expected a ValueError",
+        judge_errors=True,
+    )
+
+    def raising(n, f):
+        raise ValueError("kernel larger than input")
+
+    calls = list(check.calls(None))
+    assert judge_case(check, None, calls, run_calls({"size": raising}, calls)) is None
+    assert "expected a ValueError" in judge_case(check, None, calls, run_calls({"size": lambda n, f: -2}, calls))
