@@ -84,7 +84,7 @@ def judge_case(check: Check, case: Any, calls: Sequence[Call], outcomes: Sequenc
             reached = ", ".join(outcome.forbidden[:2]) + (" and more" if len(outcome.forbidden) > 2 else "")
             return (
                 f"{call.function} must be written from scratch, but it called {reached}. "
-                "These points need your own implementation (NumPy array operations and loops)."
+                "These points need your own implementation."
             )
         if outcome.error is not None and outcome.error.startswith(RESULT_ERROR):
             return f"{describe_call(call)} returned {outcome.error[len(RESULT_ERROR):]}"
