@@ -34,6 +34,11 @@ def _parser() -> argparse.ArgumentParser:
     verify = commands.add_parser("verify", help="grade reference, blank release and mutants through nbgrader")
     ids(verify, True)
     verify.add_argument("--keep", type=Path, help="keep the throw-away course in this folder (for debugging)")
+    verify.add_argument(
+        "--all-mutants", action="store_true",
+        help="grade every mutant through nbgrader (default: the fewest covering every test cell; all are "
+        "always graded in process)",
+    )
     solutions = commands.add_parser("solutions", help="write the clean solution notebook")
     ids(solutions, False)
     solutions.add_argument("--to", type=Path, help="where to write it (default assignments/solutions/<id>/<id>.ipynb)")
@@ -69,7 +74,10 @@ def main(argv: list[str] | None = None) -> int:
 
             sound = True
             for assignment in args.assignment:
-                report = verify(assignment, COURSE_DIR, progress=_say, keep=args.keep / assignment if args.keep else None)
+                report = verify(
+                    assignment, COURSE_DIR, progress=_say, all_mutants=args.all_mutants,
+                    keep=args.keep / assignment if args.keep else None,
+                )
                 print(report.render(), flush=True)
                 sound &= report.ok
             return 0 if sound else 1

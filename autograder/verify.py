@@ -4,13 +4,17 @@ In a throw-away copy of the course it:
 
 1. generates the release (``autograder release``: nbgrader, leak scan, nbgrader validate);
 2. writes the clean solution (``autograder solutions``) and checks it holds no grading material;
-3. submits, as pseudo-students, the reference solution, the untouched release and every seeded mutant
-   (:mod:`autograder.mutants`) in nbgrader's ``submitted/<student>/<id>/`` layout;
+3. submits, as pseudo-students, the reference solution, the untouched release and seeded mutants
+   (:mod:`autograder.mutants`) in nbgrader's ``submitted/<student>/<id>/`` layout: by default the fewest
+   mutants whose rubrics together cover every test cell, or all of them with ``all_mutants=True``;
 4. grades each with ``nbgrader autograde`` and reads the scores back from nbgrader's gradebook;
 5. exports the grades with ``nbgrader export`` and checks the CSV agrees with the gradebook;
-6. judges: the reference earns every autograded point, within the time budget; the blank release earns zero;
-   each mutant fails exactly the test cells its rubric says; and every test cell fails on the blank release
-   and on at least one mutant (mutation check: a hidden test nothing can fail is a defect).
+6. grades every mutant in one process (:func:`autograder.inprocess.grade_in_process`: the same hidden checks,
+   seconds instead of a kernel each);
+7. judges: the reference earns every autograded point, within the time budget; the blank release earns zero;
+   each mutant fails exactly the test cells its rubric says, through nbgrader and in process alike; and every
+   test cell fails on the blank release and on at least one mutant (mutation check: a hidden test nothing can
+   fail is a defect).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.course import COURSE_DIR, load_source, source_dir
+from autograder.inprocess import grade_in_process
 from autograder.mutants import Mutant, mutants_of
 from autograder.release import nbgrader, release
 from autograder.solutions import strip_solution_markers, write_solutions
@@ -58,6 +63,7 @@ class VerifyReport:
     assignment: str
     test_cells: dict[str, float] = field(default_factory=dict)
     submissions: list[Submission] = field(default_factory=list)
+    in_process: list[Submission] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     export_rows: int = 0
 
@@ -79,6 +85,12 @@ class VerifyReport:
                 f"  {sub.student:<32} {sub.score:>5g}/{sub.max_score:<5g} {sub.seconds:>8.1f}  {failed}  [{mark}]{pending}"
             )
         lines.append(f"  grades CSV from `nbgrader export`: {self.export_rows} rows")
+        if self.in_process:
+            wrong = [sub.student for sub in self.in_process if not sub.ok]
+            lines.append(
+                f"  all {len(self.in_process)} mutants graded in process: "
+                + (f"UNEXPECTED results for {', '.join(wrong)}" if wrong else "each fails exactly its rubric")
+            )
         lines += [f"  PROBLEM: {problem}" for problem in self.problems] or ["  sound: no problems"]
         return "\n".join(lines)
 
@@ -155,17 +167,32 @@ def _test_cells(assignment: str, course_dir: Path) -> dict[str, float]:
     return cells
 
 
+def covering_mutants(mutants: list[Mutant], cells: list[str]) -> list[Mutant]:
+    """The fewest mutants (greedy set cover) whose rubrics together fail every test cell they can cover."""
+    chosen: list[Mutant] = []
+    uncovered = set(cells)
+    while uncovered:
+        best = max(mutants, key=lambda mutant: (len(mutant.fails & uncovered), -len(mutant.fails)), default=None)
+        if best is None or not best.fails & uncovered:
+            break
+        chosen.append(best)
+        uncovered -= best.fails
+    return chosen
+
+
 def verify(
     assignment: str,
     course_dir: Path = COURSE_DIR,
     *,
     mutants: list[Mutant] | None = None,
+    all_mutants: bool = False,
     progress: Callable[[str], None] = lambda message: None,
     keep: Path | None = None,
 ) -> VerifyReport:
     """Run every step of the module docstring and return the report (``report.ok`` when sound)."""
     report = VerifyReport(assignment, _test_cells(assignment, course_dir))
-    mutants = mutants_of(assignment) if mutants is None else mutants
+    every_mutant = mutants_of(assignment) if mutants is None else mutants
+    mutants = every_mutant if all_mutants else covering_mutants(every_mutant, list(report.test_cells))
     with tempfile.TemporaryDirectory(prefix=f"verify-{assignment}-") as tmp:
         workdir = keep or Path(tmp)
         course = _course_copy(assignment, course_dir, workdir)
@@ -193,7 +220,11 @@ def verify(
         nbgrader("export", "--to", str(export), course_dir=course)
         rows = list(csv.DictReader(export.open()))
         report.export_rows = len(rows)
-        _judge(report, rows)
+    progress(f"grading all {len(every_mutant)} mutants in process")
+    for mutant in every_mutant:
+        failed = grade_in_process(assignment, replace=mutant.replace, course_dir=course_dir).failed
+        report.in_process.append(Submission(f"mutant-{mutant.name}", mutant.fails, failed=frozenset(failed)))
+    _judge(report, rows)
     return report
 
 
@@ -218,7 +249,13 @@ def _judge(report: VerifyReport, rows: list[dict[str, str]]) -> None:
                 + (f" (unexpected: {sorted(extra)})" if extra else "")
                 + (f" (passes, but should fail: {sorted(missing)})" if missing else "")
             )
-    mutant_failures = set().union(*(s.failed for s in report.submissions if s.student.startswith("mutant-")))
+    for sub in report.in_process:
+        if not sub.ok:
+            problems.append(
+                f"{sub.student} (in process): fails {sorted(sub.failed)}; the rubric says {sorted(sub.expected_failures)}"
+            )
+    graded = report.submissions + report.in_process
+    mutant_failures = set().union(*(s.failed for s in graded if s.student.startswith("mutant-")))
     for cell in report.test_cells:
         if cell not in blank.failed:
             problems.append(f"test cell {cell!r} passes on the blank release")

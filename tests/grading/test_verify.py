@@ -18,9 +18,24 @@ def test_a_sound_assignment_verifies_end_to_end():
     assert rows["reference"].manual_pending == ("why_relu",)
     assert rows["blank"].score == 0 and rows["blank"].failed == {"test_relu", "test_leaky_relu"}
     assert rows["mutant-abs"].score == 1 and rows["mutant-fixed-slope"].score == 2
-    assert report.export_rows == 5
+    assert "mutant-calls-coursepkg" not in rows  # two mutants cover both test cells through nbgrader
+    assert report.export_rows == 4
+    assert [(sub.student, sub.ok) for sub in report.in_process] == [
+        ("mutant-abs", True), ("mutant-fixed-slope", True), ("mutant-calls-coursepkg", True),
+    ]
     rendered = report.render()
-    assert "sound: no problems" in rendered and "mutant-calls-coursepkg" in rendered
+    assert "sound: no problems" in rendered and "all 3 mutants graded in process: each fails exactly its rubric" in rendered
+
+
+def test_covering_mutants_picks_the_fewest_that_fail_every_cell():
+    from autograder.verify import covering_mutants
+
+    mutants = [
+        Mutant("a", "", {"x": ""}, fails={"t1"}),
+        Mutant("b", "", {"x": ""}, fails={"t1", "t2"}),
+        Mutant("c", "", {"x": ""}, fails={"t3"}),
+    ]
+    assert [m.name for m in covering_mutants(mutants, ["t1", "t2", "t3"])] == ["b", "c"]
 
 
 @pytest.mark.slow
@@ -29,6 +44,7 @@ def test_a_wrong_rubric_and_a_test_nothing_fails_are_reported():
     wrong = Mutant("abs", "relu as abs, with the wrong rubric", abs_mutant.replace, fails={"test_leaky_relu"})
     report = verify(ASSIGNMENT, SELFTEST_COURSE, mutants=[wrong])
     assert not report.ok
+    assert "mutant-abs (in process): fails ['test_relu']; the rubric says ['test_leaky_relu']" in report.problems
     assert (
         "mutant-abs: fails ['test_relu']; the rubric says ['test_leaky_relu'] (unexpected: ['test_relu']) "
         "(passes, but should fail: ['test_leaky_relu'])" in report.problems
