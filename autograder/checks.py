@@ -216,5 +216,17 @@ def draw_cases(strategy: Any, n: int, *, seed: int) -> list[Any]:
     def collect(example: Any) -> None:
         drawn.append(example)
 
-    collect()
+    # Hypothesis keeps a cache under ./.hypothesis even without a database: keep it out of the student's
+    # folder (the grader's working directory) by pointing it at a temporary one for the draw.
+    import tempfile
+
+    from hypothesis import configuration
+
+    previous = getattr(configuration, "__hypothesis_home_directory", None)  # None: the default ./.hypothesis
+    with tempfile.TemporaryDirectory(prefix="hypothesis-") as home:
+        configuration.set_hypothesis_home_dir(home)
+        try:
+            collect()
+        finally:
+            configuration.set_hypothesis_home_dir(previous)
     return drawn[:n]
