@@ -136,6 +136,9 @@ class Check:
         :data:`FROM_SCRATCH` is the usual set.
     time_limit : float
         Seconds one case may take in all; slower answers fail with the measured time.
+    forbid_reason : str
+        Why the forbidden calls cost the points, for the student ("build the block from layers yourself");
+        by default the message says the task is from scratch.
     judge_errors : bool
         Hand outcomes whose call raised to the judge instead of failing the case (a check that demands a
         ``ValueError`` for an impossible output size). Forbidden calls and unusable results still fail.
@@ -147,6 +150,7 @@ class Check:
     judge: Callable[[Any, Sequence[Outcome]], str | None]
     forbid: tuple[str, ...] = ()
     time_limit: float = 60.0
+    forbid_reason: str | None = None
     judge_errors: bool = False
 
 

@@ -82,6 +82,8 @@ def judge_case(check: Check, case: Any, calls: Sequence[Call], outcomes: Sequenc
     for call, outcome in zip(calls, outcomes):
         if outcome.forbidden:
             reached = ", ".join(outcome.forbidden[:2]) + (" and more" if len(outcome.forbidden) > 2 else "")
+            if check.forbid_reason:
+                return f"{call.function} called {reached}, which this task does not allow: {check.forbid_reason}"
             return (
                 f"{call.function} must be written from scratch, but it called {reached}. "
                 "These points need your own implementation."
