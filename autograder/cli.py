@@ -4,6 +4,7 @@
     autograder verify <id>...    prove assignments sound end to end through nbgrader (see autograder.verify)
     autograder solutions <id>    write the clean solution notebook for after the deadline
     autograder build <id>...     convert the MyST sources to the notebooks nbgrader reads
+    autograder export            write the gradebook's grades as CSV (nbgrader export's format, or Canvas's)
 
 Exit status: 0 when everything asked for succeeded, 1 when an assignment was refused or found unsound,
 2 on a usage error.
@@ -43,6 +44,14 @@ def _parser() -> argparse.ArgumentParser:
     ids(solutions, False)
     solutions.add_argument("--to", type=Path, help="where to write it (default assignments/solutions/<id>/<id>.ipynb)")
     ids(commands.add_parser("build", help="convert the MyST sources to notebooks for nbgrader"), True)
+    export = commands.add_parser("export", help="write the grades as CSV (nbgrader export's format, or Canvas's)")
+    export.add_argument("--db", help="SQLAlchemy URL of the gradebook (default: the course's gradebook.db)")
+    export.add_argument("--to", type=Path, help="the CSV to write (default grades.csv, grades-canvas.csv for Canvas)")
+    export.add_argument("--format", choices=("nbgrader", "canvas"), default="nbgrader")
+    export.add_argument(
+        "--canvas-id", action="append", default=[], metavar="ASSIGNMENT=ID",
+        help="the Canvas id of an assignment's column (repeatable; --format canvas)",
+    )
     return parser
 
 
@@ -69,6 +78,23 @@ def main(argv: list[str] | None = None) -> int:
             from autograder.solutions import write_solutions
 
             _say(f"wrote {write_solutions(args.assignment, to=args.to)}")
+        elif args.command == "export":
+            from autograder.export import export_grades
+            from autograder.gradebook import GradebookError, default_db_url
+
+            bad = [pair for pair in args.canvas_id if "=" not in pair]
+            if bad:
+                print(f"autograder export: --canvas-id takes ASSIGNMENT=ID. Received: {bad[0]!r}", file=sys.stderr)
+                return 2
+            try:
+                path = export_grades(
+                    args.db or default_db_url(), args.to, format=args.format,
+                    canvas_ids=dict(pair.split("=", 1) for pair in args.canvas_id) or None,
+                )
+            except (GradebookError, ValueError) as error:
+                print(f"autograder export: {error}", file=sys.stderr)
+                return 1
+            _say(f"wrote {path}")
         elif args.command == "verify":
             from autograder.verify import verify
 
