@@ -23,7 +23,7 @@ from typing import Any
 
 from autograder.course import HIDDEN_BEGIN, HIDDEN_END, REPO_ROOT
 
-__all__ = ["Problem", "instructor_text", "scan", "scan_text"]
+__all__ = ["Problem", "instructor_paths", "instructor_text", "scan", "scan_text"]
 
 _MARKERS = (
     "BEGIN SOLUTION",
@@ -111,7 +111,8 @@ def instructor_text(source_notebook: Any, extra_files: Iterable[Path] = ()) -> d
     return {text: kind for text, kind in secret.items() if text not in public}
 
 
-def _instructor_paths() -> list[str]:
+def instructor_paths() -> list[str]:
+    """Paths whose mention would reveal the instructor's layout: the repository, its sources, the home folder."""
     paths = [str(REPO_ROOT), "assignments/source", str(Path.home())]
     return [path for path in paths if len(path) > 1]
 
@@ -126,7 +127,7 @@ def scan_text(text: str, secret: dict[str, str]) -> list[tuple[str, str]]:
         for marker in _MARKERS:
             if marker in line:
                 found.append((f"line {number}", f"grading marker {marker!r}"))
-        for path in _instructor_paths():
+        for path in instructor_paths():
             if path in line:
                 found.append((f"line {number}", f"instructor path {path!r}"))
     return found
