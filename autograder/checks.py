@@ -157,14 +157,14 @@ class Check:
 def to_plain(obj: Any, *, _depth: int = 0) -> Any:
     """Convert a student's result to plain data, or raise ``TypeError`` saying what was returned.
 
-    Plain data is ``None``, ``bool``, ``int``, ``float``, ``str``, a numeric NumPy array (bool, integer,
+    Plain data is ``None``, ``bool``, ``int``, ``float``, ``complex``, ``str``, a numeric NumPy array (bool, integer,
     float or complex; never ``object``), and lists / string-keyed dicts of those. Tuples become lists.
     NumPy scalars become Python numbers. Any other object (a subclass of ndarray or list, a tensor, an object
     that claims to equal everything) is refused, with a message saying what to return instead.
     """
     if _depth > _MAX_DEPTH:
         raise TypeError(f"a value nested more than {_MAX_DEPTH} levels deep")
-    if obj is None or type(obj) in (bool, int, float, str):
+    if obj is None or type(obj) in (bool, int, float, complex, str):
         return obj
     if isinstance(obj, np.generic) and type(obj).__module__ == "numpy":
         if isinstance(obj, (np.bool_, np.integer, np.floating, np.complexfloating)):

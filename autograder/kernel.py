@@ -77,8 +77,14 @@ def describe_call(call: Call) -> str:
     return f"{call.function}({', '.join(parts)})"
 
 
-def judge_case(check: Check, case: Any, calls: Sequence[Call], outcomes: Sequence[Outcome]) -> str | None:
-    """The verdict on one case from its plain outcomes: ``None`` if it passes, else the student's message."""
+def judge_case(
+    check: Check, case: Any, calls: Sequence[Call], outcomes: Sequence[Outcome], *, seconds: float | None = None
+) -> str | None:
+    """The verdict on one case from its plain outcomes: ``None`` if it passes, else the student's message.
+
+    ``seconds`` is the case's wall time measured by the caller outside the student's process (a sandboxed
+    grader); without it, the times the calls reported are used, which student code could fake.
+    """
     for call, outcome in zip(calls, outcomes):
         if outcome.forbidden:
             reached = ", ".join(outcome.forbidden[:2]) + (" and more" if len(outcome.forbidden) > 2 else "")
@@ -92,7 +98,8 @@ def judge_case(check: Check, case: Any, calls: Sequence[Call], outcomes: Sequenc
             return f"{describe_call(call)} returned {outcome.error[len(RESULT_ERROR):]}"
         if outcome.error is not None and not check.judge_errors:
             return f"{describe_call(call)} raised {outcome.error}"
-    seconds = sum(outcome.seconds for outcome in outcomes)
+    if seconds is None:
+        seconds = sum(outcome.seconds for outcome in outcomes)
     if seconds > check.time_limit:
         return (
             f"{'; '.join(describe_call(call) for call in calls)} took {seconds:.1f} s, more than the "

@@ -60,8 +60,11 @@ def _resolve(value: Any, stored: Mapping[str, Any]) -> Any:
 
 
 def _call_one(function: Any, call: Call, stored: dict[str, Any], forbid: Sequence[str]) -> Outcome:
-    args = [_resolve(arg, stored) for arg in call.args]
-    kwargs = {key: _resolve(value, stored) for key, value in call.kwargs.items()}
+    try:
+        args = [_resolve(arg, stored) for arg in call.args]
+        kwargs = {key: _resolve(value, stored) for key, value in call.kwargs.items()}
+    except Exception as error:  # noqa: BLE001 - e.g. builtins patched by the student's code
+        return Outcome(None, f"{type(error).__name__}: the arguments could not be prepared ({error})", 0.0)
     tracer = _ForbiddenCallTracer(forbid) if forbid else None
     start = time.perf_counter()
     try:

@@ -1,0 +1,5 @@
+"""Forks until fork fails: the cell gets the error, the forked copies leave without speaking the protocol."""
+import os
+
+while True:
+    os.fork()

@@ -1,0 +1,2 @@
+"""Asks for 64 GiB at once: RLIMIT_AS refuses it."""
+hog = bytearray(64 * 2**30)
