@@ -1,6 +1,7 @@
 """Hand-made 3x3 edge filters (Prewitt, Sobel, Laplacian, Robinson and Kirsch compass) and an edge detector.
 
-Explained in the convolution chapter ({ref}`sec-conv`), where these kernels come before learned ones.
+Explained in the chapter "Convolution" ({ref}`sec-edges`, edge detection on photographs); the chapter "Why
+convolution" ({ref}`sec-why-kernels`) compares them with the kernels a network learns.
 
 Orientation. Every kernel here is written for **cross-correlation**, the operation that
 :func:`coursepkg.ops.conv2d`, ``scipy.ndimage.correlate`` and every deep-learning framework compute::

@@ -1,7 +1,9 @@
 """Central-difference gradient checking, used by the tests and the assignments.
 
-Explained in the convolution chapter: a backward pass is right when it agrees with
-``(f(x + eps) - f(x - eps)) / (2 eps)`` at every index, in float64.
+A backward pass is right when it agrees with ``(f(x + eps) - f(x - eps)) / (2 eps)`` at every index, in
+float64. No chapter teaches this helper; the tests use it on every backward pass of :mod:`coursepkg.ops` and
+:mod:`coursepkg.rnn`, and the chapter "Recurrent networks: RNN, LSTM, GRU" ({ref}`sec-bptt`) mentions it
+where it compares BPTT with automatic differentiation.
 """
 
 from __future__ import annotations

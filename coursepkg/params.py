@@ -1,9 +1,9 @@
 """Parameter counts and output shapes of network layers, from their sizes alone.
 
-Explained in the chapters on why convolutions ({ref}`sec-conv`) and on classic architectures (AlexNet,
-VGG): a dense layer needs one weight per input *and* output, a convolution one per kernel tap and channel
-pair, whatever the image size. Shapes follow the notes' ``(H, W, C)`` order here (the tables of the papers);
-the arrays of :mod:`coursepkg.ops` are ``(N, C, H, W)``.
+Explained in the chapters "Why convolution" ({ref}`sec-why-dense-to-conv`) and "Classic CNN architectures" (the
+layer tables of {ref}`sec-alexnet` and {ref}`sec-vgg`): a dense layer needs one weight per input *and* output, a
+convolution one per kernel tap and channel pair, whatever the image size. Shapes follow the notes' ``(H, W, C)``
+order here (the tables of the papers); the arrays of :mod:`coursepkg.ops` are ``(N, C, H, W)``.
 
 Counts, with ``C`` input channels, ``F`` filters, a ``KH x KW`` kernel and ``g`` groups:
 

@@ -1,6 +1,6 @@
 """Matplotlib helpers for the book: images, kernels, feature maps, training histories and confusion matrices.
 
-Used throughout the book, first in the convolution chapter ({ref}`sec-conv`). Every helper draws on the
+Used throughout the book, first in the chapter "Why convolution" ({ref}`sec-why-convolution`). Every helper draws on the
 ``ax`` (or ``axes``) it is given, creates a figure only when given none, and returns what it drew on, so
 that a notebook can combine panels and set titles afterwards. Nothing here trains or computes a model:
 ``fit`` returns a history and :func:`plot_history` draws it.

@@ -1,6 +1,6 @@
 """What the PyTorch and Keras twins of the course's architectures share, in NumPy only.
 
-Explained in the chapter on classic architectures. :mod:`coursepkg.models.torch` and
+Explained in the chapter "Classic CNN architectures" ({ref}`sec-architectures`). :mod:`coursepkg.models.torch` and
 :mod:`coursepkg.models.keras` build the same architectures layer for layer; what does not depend on the
 framework is written once, here, so that the twins cannot drift apart:
 

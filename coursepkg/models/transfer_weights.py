@@ -1,6 +1,7 @@
 """Copy weights between a PyTorch model and its Keras twin, layer by layer.
 
-Explained in the chapter on frameworks. The builders of :mod:`coursepkg.models.torch` and
+Used in the chapter "Classic CNN architectures" ({ref}`sec-degradation`, {ref}`sec-pixelnet`) and on the
+parity page ({ref}`sec-parity`). The builders of :mod:`coursepkg.models.torch` and
 :mod:`coursepkg.models.keras` build the same layers in the same order; :func:`torch_to_keras` and
 :func:`keras_to_torch` pair the *weighted* layers of two models built by the same builder with the same
 arguments (convolutions, dense layers and batch normalisations; pooling, activations, dropout, LRN and

@@ -31,6 +31,7 @@ from .layout import (
     nchw_to_nhwc,
     nhwc_to_nchw,
 )
+from .lrn import local_response_norm, local_response_norm_backward
 from .pooling import (
     avg_pool2d,
     avg_pool2d_backward,
@@ -66,6 +67,8 @@ __all__ = [
     "im2col",
     "leaky_relu",
     "leaky_relu_grad",
+    "local_response_norm",
+    "local_response_norm_backward",
     "log_softmax",
     "lp_pool2d",
     "max_pool2d",

@@ -5,8 +5,8 @@ Explained in the recurrent-networks chapter; the NumPy reference networks they a
 
 - :mod:`coursepkg.recurrent.torch` and :mod:`coursepkg.recurrent.keras`: the same builders with the same
   arguments, ``sequence_classifier``, ``sequence_regressor`` and ``notes_lstm`` (the lecture notes'
-  ``LSTM(128)``), all returning logits; PyTorch also has ``adding_problem_comparison`` (RNN vs LSTM on the
-  adding problem as the sequence grows);
+  ``LSTM(128)``), all returning logits, and ``adding_problem_comparison`` (RNN vs LSTM on the adding
+  problem as the sequence grows, on the same data in both frameworks);
 - :mod:`coursepkg.recurrent.params`: :func:`model_param_count`, the parameter count of every builder in
   either framework;
 - :mod:`coursepkg.recurrent.transfer`: :func:`copy_weights` between the twins (and :func:`forward_numpy`,

@@ -76,3 +76,52 @@ def check_spec(
             f"Received: dropout={dropout!r}."
         )
     return Spec(D, H, cell, L, bidirectional, O, dropout)
+
+
+class AddingRun(NamedTuple):
+    """The checked arguments of ``adding_problem_comparison``, the same in both frameworks."""
+
+    lengths: list[int]
+    cells: list[str]
+    hidden_size: int
+    n_train: int
+    n_test: int
+    epochs: int
+    batch_size: int
+    seed: int
+    num_threads: int | None
+
+
+def check_adding_run(
+    func: str, lengths: Any, cells: Any, hidden_size: Any, n_train: Any, n_test: Any, epochs: Any, batch_size: Any,
+    seed: Any, num_threads: Any,
+) -> AddingRun:
+    """Validate the arguments of ``adding_problem_comparison`` (either framework)."""
+    return AddingRun(
+        lengths=[as_int(t, "lengths", func, minimum=2) for t in lengths],
+        cells=[check_cell(c, func) for c in cells],
+        hidden_size=as_int(hidden_size, "hidden_size", func, minimum=1),
+        n_train=as_int(n_train, "n_train", func, minimum=1),
+        n_test=as_int(n_test, "n_test", func, minimum=1),
+        epochs=as_int(epochs, "epochs", func, minimum=1),
+        batch_size=as_int(batch_size, "batch_size", func, minimum=1),
+        seed=as_int(seed, "seed", func, minimum=0),
+        num_threads=None if num_threads is None else as_int(num_threads, "num_threads", func, minimum=1),
+    )
+
+
+def adding_splits(length: int, n_train: int, n_test: int, seed: int) -> tuple[Any, Any, Any, Any, float]:
+    """One length's training and test sets, drawn from ``default_rng([seed, length])``, and the baseline MSE.
+
+    The baseline predicts the mean target, 1.0, on the test set (about 1/6). Both frameworks' runs draw
+    their data here, so that with the same seed they train and test on the same sequences.
+    """
+    import numpy as np
+
+    from coursepkg.data.sequences import adding_problem
+
+    data_rng = np.random.default_rng([seed, length])
+    x_train, y_train = adding_problem(n_train, length=length, rng=data_rng)  # (n, T, 2), (n,)
+    x_test, y_test = adding_problem(n_test, length=length, rng=data_rng)
+    baseline = float(np.mean((y_test.astype(np.float64) - 1.0) ** 2))
+    return x_train, y_train, x_test, y_test, baseline

@@ -1,4 +1,4 @@
-r"""Recurrent sequence models in Keras 3: the twins of :mod:`coursepkg.recurrent.torch`.
+r"""Recurrent sequence models in Keras 3, and the adding-problem run: the twins of :mod:`coursepkg.recurrent.torch`.
 
 Explained in the recurrent-networks chapter. Same builder names, arguments and architecture as the PyTorch
 module, written as ``keras.Sequential`` stacks so that ``model.summary()`` reads like the lecture notes::
@@ -20,14 +20,15 @@ PyTorch: uniform in ``±1/sqrt(H)``); :func:`coursepkg.recurrent.copy_weights` m
 from __future__ import annotations
 
 import os
-from typing import Any
+import time
+from typing import Any, Sequence
 
-from coursepkg.recurrent._checks import Spec, check_bool, check_spec
+from coursepkg.recurrent._checks import Spec, adding_splits, check_adding_run, check_bool, check_spec
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 
-__all__ = ["sequence_classifier", "sequence_regressor", "notes_lstm"]
+__all__ = ["sequence_classifier", "sequence_regressor", "notes_lstm", "adding_problem_comparison"]
 
 
 def _recurrent_layer(cell: str, units: int, *, return_sequences: bool, name: str) -> keras.layers.Layer:
@@ -196,3 +197,108 @@ def notes_lstm(*, logits: bool = True) -> keras.Sequential:
     logits = check_bool(logits, "logits", "notes_lstm")
     return _build(Spec(1, 128, "lstm", 1, False, 1, 0.0), name="notes_lstm", length=10, logits=logits)
 
+
+
+# ------------------------------------------------------------------------------ the adding problem
+
+
+def _set_tensorflow_threads(num_threads: int, func: str) -> None:
+    """Give TensorFlow ``num_threads`` intra-op threads, which it allows only before it has started."""
+    import tensorflow as tf
+
+    current = tf.config.threading.get_intra_op_parallelism_threads()
+    if current == num_threads:
+        return
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(num_threads)
+    except RuntimeError:
+        raise ValueError(
+            f"{func}: TensorFlow fixes its thread pool when it runs its first operation, and it has already "
+            f"started in this process with {current or 'an automatic number of'} intra-op threads. Pass "
+            f"num_threads=None, or call tf.config.threading.set_intra_op_parallelism_threads({num_threads}) (or "
+            f"set TF_NUM_INTRAOP_THREADS={num_threads}) before TensorFlow runs anything. "
+            f"Received: num_threads={num_threads}."
+        ) from None
+
+
+def adding_problem_comparison(
+    lengths: Sequence[int] = (10, 25, 50, 100),
+    *,
+    cells: Sequence[str] = ("rnn", "lstm"),
+    hidden_size: int = 32,
+    n_train: int = 5000,
+    n_test: int = 1000,
+    epochs: int = 15,
+    batch_size: int = 50,
+    lr: float = 1e-2,
+    clip_norm: float | None = 1.0,
+    seed: int = 0,
+    num_threads: int | None = None,
+) -> list[dict[str, Any]]:
+    """Train each cell on the adding problem at each length with the same small budget; tabulate test MSE.
+
+    The Keras twin of :func:`coursepkg.recurrent.torch.adding_problem_comparison`: the same arguments, the
+    same data for the same ``seed`` (drawn from ``numpy.random.default_rng([seed, length])``), the same model
+    (:func:`sequence_regressor`, one layer of ``hidden_size`` units) and the same training (Adam on MSE with
+    :func:`coursepkg.train.keras.fit`, global-norm clipping), so the two tables differ only by the
+    frameworks' initial weights and arithmetic.
+
+    Parameters
+    ----------
+    lengths, cells, hidden_size, n_train, n_test, epochs, batch_size, lr, clip_norm
+        As :func:`coursepkg.recurrent.torch.adding_problem_comparison`.
+    seed : int
+        Seeds the data and, through :func:`coursepkg.train.keras.seed_everything` before each model is
+        built, Python's, NumPy's and TensorFlow's global generators (and turns on TensorFlow's deterministic
+        ops): unlike the PyTorch twin, the global state is changed.
+    num_threads : int or None, default None
+        TensorFlow's intra-op threads. TensorFlow fixes them when it starts, so an int is applied only if
+        TensorFlow has not run anything yet (and then stays for the session), or if it is the current
+        setting; None leaves the setting alone.
+
+    Returns
+    -------
+    list of dict
+        One row per (length, cell), lengths in the outer loop, with the keys of the PyTorch twin:
+        ``{"length", "cell", "test_mse", "baseline_mse", "ratio", "final_train_loss", "seconds"}``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As the PyTorch twin, and ValueError if ``num_threads`` cannot be applied any more.
+
+    Notes
+    -----
+    Keras is slower than PyTorch on these small recurrent layers on a CPU: with the budget of the book's
+    chapter (lengths 10 and 50, ``n_train=3000, epochs=10``), 13 s against 4.7 s for the PyTorch twin on a
+    2-core machine, one thread each. The ratios to the baseline agreed in kind (RNN 0.04 and 1.01, LSTM
+    0.002 and 0.008; PyTorch: 0.08 and 1.01, 0.005 and 0.011).
+    """
+    from coursepkg.train.keras import evaluate, fit, seed_everything
+
+    func = "adding_problem_comparison"
+    run = check_adding_run(func, lengths, cells, hidden_size, n_train, n_test, epochs, batch_size, seed, num_threads)
+    if run.num_threads is not None:
+        _set_tensorflow_threads(run.num_threads, func)
+    rows = []
+    for length in run.lengths:
+        x_train, y_train, x_test, y_test, baseline = adding_splits(length, run.n_train, run.n_test, run.seed)
+        for cell in run.cells:
+            start = time.perf_counter()
+            seed_everything(run.seed)
+            model = sequence_regressor(2, run.hidden_size, cell=cell)
+            history = fit(
+                model, x_train, y_train, epochs=run.epochs, batch_size=run.batch_size, lr=lr, loss="mse",
+                clip_norm=clip_norm, seed=run.seed, progress=False,
+            )
+            test_mse = evaluate(model, x_test, y_test, loss="mse")["loss"]
+            rows.append({
+                "length": length,
+                "cell": cell,
+                "test_mse": test_mse,
+                "baseline_mse": baseline,
+                "ratio": test_mse / baseline,
+                "final_train_loss": history["loss"][-1],
+                "seconds": time.perf_counter() - start,
+            })
+    return rows

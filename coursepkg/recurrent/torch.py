@@ -23,12 +23,10 @@ from __future__ import annotations
 import time
 from typing import Any, Sequence
 
-import numpy as np
 import torch
 from torch import nn
 
-from coursepkg._validation import as_int
-from coursepkg.recurrent._checks import Spec, check_bool, check_cell, check_spec
+from coursepkg.recurrent._checks import AddingRun, Spec, adding_splits, check_adding_run, check_bool, check_spec
 
 __all__ = [
     "RecurrentNet",
@@ -271,6 +269,8 @@ def adding_problem_comparison(
     :func:`sequence_regressor` (one layer, ``hidden_size`` units, initial weights from ``seed``) trained with
     Adam on MSE for ``epochs`` epochs (``epochs * n_train / batch_size`` steps). The table reports its test
     MSE next to the trivial baseline, predicting the mean 1.0 on the same test set (MSE about 1/6).
+    :func:`coursepkg.recurrent.keras.adding_problem_comparison` runs the same experiment, on the same data
+    for the same seed, with the Keras twins.
 
     Parameters
     ----------
@@ -316,47 +316,31 @@ def adding_problem_comparison(
     steps, and the LSTM too needs more steps as ``T`` grows. The test MSE is that of the final epoch (no
     early stopping, no selection on the test set).
     """
-    func = "adding_problem_comparison"
-    lengths = [as_int(t, "lengths", func, minimum=2) for t in lengths]
-    cells = [check_cell(c, func) for c in cells]
-    hidden_size = as_int(hidden_size, "hidden_size", func, minimum=1)
-    n_train = as_int(n_train, "n_train", func, minimum=1)
-    n_test = as_int(n_test, "n_test", func, minimum=1)
-    epochs = as_int(epochs, "epochs", func, minimum=1)
-    batch_size = as_int(batch_size, "batch_size", func, minimum=1)
-    seed = as_int(seed, "seed", func, minimum=0)
-    if num_threads is not None:
-        num_threads = as_int(num_threads, "num_threads", func, minimum=1)
+    run = check_adding_run("adding_problem_comparison", lengths, cells, hidden_size, n_train, n_test, epochs,
+                           batch_size, seed, num_threads)
     saved_threads = torch.get_num_threads()
     try:
-        if num_threads is not None:
-            torch.set_num_threads(num_threads)
-        return _adding_rows(lengths, cells, hidden_size, n_train, n_test, epochs, batch_size, lr, clip_norm, seed)
+        if run.num_threads is not None:
+            torch.set_num_threads(run.num_threads)
+        return _adding_rows(run, lr, clip_norm)
     finally:
         torch.set_num_threads(saved_threads)
 
 
-def _adding_rows(
-    lengths: list[int], cells: list[str], hidden_size: int, n_train: int, n_test: int, epochs: int,
-    batch_size: int, lr: float, clip_norm: float | None, seed: int,
-) -> list[dict[str, Any]]:
-    from coursepkg.data.sequences import adding_problem
+def _adding_rows(run: AddingRun, lr: float, clip_norm: float | None) -> list[dict[str, Any]]:
     from coursepkg.train.torch import evaluate, fit
 
     rows = []
-    for length in lengths:
-        data_rng = np.random.default_rng([seed, length])
-        x_train, y_train = adding_problem(n_train, length=length, rng=data_rng)  # (n, T, 2), (n,)
-        x_test, y_test = adding_problem(n_test, length=length, rng=data_rng)
-        baseline = float(np.mean((y_test.astype(np.float64) - 1.0) ** 2))
-        for cell in cells:
+    for length in run.lengths:
+        x_train, y_train, x_test, y_test, baseline = adding_splits(length, run.n_train, run.n_test, run.seed)
+        for cell in run.cells:
             start = time.perf_counter()
             with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(seed)
-                model = sequence_regressor(2, hidden_size, cell=cell)
+                torch.manual_seed(run.seed)
+                model = sequence_regressor(2, run.hidden_size, cell=cell)
                 history = fit(
-                    model, x_train, y_train, epochs=epochs, batch_size=batch_size, lr=lr, loss="mse",
-                    clip_norm=clip_norm, seed=seed, device="cpu", progress=False,
+                    model, x_train, y_train, epochs=run.epochs, batch_size=run.batch_size, lr=lr, loss="mse",
+                    clip_norm=clip_norm, seed=run.seed, device="cpu", progress=False,
                 )
             test_mse = evaluate(model, x_test, y_test, loss="mse")["loss"]
             rows.append({

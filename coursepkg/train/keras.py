@@ -99,6 +99,7 @@ def fit(
     validation_data: tuple[Any, Any] | None = None,
     early_stopping: EarlyStopping | None = None,
     clip_norm: float | None = None,
+    drop_last: bool = False,
     seed: int = 0,
     device: Any = None,
     progress: bool = True,
@@ -109,7 +110,9 @@ def fit(
     with ``"adam"`` selects Keras's AdamW (decoupled weight decay), unlike PyTorch's coupled L2 in
     :func:`coursepkg.train.torch.fit`. ``device`` is
     accepted for symmetry and ignored: TensorFlow places work on a visible GPU by itself.
-    ``clip_norm`` is Keras's ``global_clipnorm``.
+    ``clip_norm`` is Keras's ``global_clipnorm``. ``drop_last=True`` skips the last, incomplete batch of every
+    epoch, as in PyTorch; Keras's ``fit`` has no such option for arrays, so the batches then come from a
+    shuffled ``tf.data.Dataset`` batched with ``drop_remainder=True``.
 
     Returns
     -------
@@ -122,6 +125,13 @@ def fit(
     x, y = check_xy(x, y, "fit")
     epochs = as_int(epochs, "epochs", "fit", minimum=1)
     batch_size = as_int(batch_size, "batch_size", "fit", minimum=1)
+    if not isinstance(drop_last, bool):
+        raise TypeError(f"fit: `drop_last` must be True or False. Received: drop_last={drop_last!r}.")
+    if drop_last and batch_size > len(x):
+        raise ValueError(
+            f"fit: with drop_last=True and batch_size={batch_size} > {len(x)} samples, every batch is "
+            "incomplete and nothing would be trained. Use a smaller batch_size or drop_last=False."
+        )
     loss_fn, metrics = _loss(loss)
     opt = _optimizer(optimizer, lr, weight_decay)
     if clip_norm is not None:
@@ -157,10 +167,17 @@ def fit(
     if validation_data is not None:
         xv, yv = check_xy(*validation_data, "fit")
         val = (xv.astype(np.float32), yv if loss == "cross_entropy" else yv.astype(np.float32))
-    model.fit(
-        x.astype(np.float32), yy, epochs=epochs, batch_size=batch_size, validation_data=val,
-        shuffle=True, verbose=0, callbacks=[Record()],
-    )
+    if drop_last:
+        import tensorflow as tf
+
+        data = tf.data.Dataset.from_tensor_slices((x.astype(np.float32), yy))
+        data = data.shuffle(len(x), seed=seed, reshuffle_each_iteration=True).batch(batch_size, drop_remainder=True)
+        model.fit(data, epochs=epochs, validation_data=val, shuffle=False, verbose=0, callbacks=[Record()])
+    else:
+        model.fit(
+            x.astype(np.float32), yy, epochs=epochs, batch_size=batch_size, validation_data=val,
+            shuffle=True, verbose=0, callbacks=[Record()],
+        )
     bar.close()
     if early_stopping is not None and best_weights is not None:
         model.set_weights(best_weights)

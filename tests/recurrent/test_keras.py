@@ -98,3 +98,51 @@ def test_notes_lstm_learns_binary_sequences():
     history = fit(model, x, y, loss="bce", epochs=10, batch_size=32, lr=1e-3, seed=0, progress=False)
     accuracy = evaluate(model, x_test, y_test, loss="bce")["accuracy"]
     assert accuracy >= 0.92, f"held-out accuracy {accuracy:.3f}; training history {history['accuracy']}"
+
+
+def test_adding_problem_comparison_is_the_twin_of_pytorchs():
+    import inspect
+
+    import torch
+
+    from coursepkg.recurrent import keras as keras_rec
+    from coursepkg.recurrent import torch as torch_rec
+
+    ours = inspect.signature(keras_rec.adding_problem_comparison).parameters
+    theirs = inspect.signature(torch_rec.adding_problem_comparison).parameters
+    assert list(ours) == list(theirs)
+    assert [p.default for n, p in ours.items() if n != "num_threads"] == [
+        p.default for n, p in theirs.items() if n != "num_threads"
+    ]
+    kwargs = dict(cells=("rnn", "lstm"), n_train=2000, n_test=500, epochs=5, seed=0)
+    rows = keras_rec.adding_problem_comparison((10, 12), **kwargs)
+    with torch.random.fork_rng(devices=[]):
+        torch.set_num_threads(1)
+        torch_rows = torch_rec.adding_problem_comparison((10, 12), **kwargs)
+    assert [(r["length"], r["cell"]) for r in rows] == [(10, "rnn"), (10, "lstm"), (12, "rnn"), (12, "lstm")]
+    assert all(set(r) == set(t) for r, t in zip(rows, torch_rows))
+    for r, t in zip(rows, torch_rows):
+        assert r["baseline_mse"] == t["baseline_mse"]  # the same test data
+        assert r["ratio"] == pytest.approx(r["test_mse"] / r["baseline_mse"])
+    # 200 steps are enough for the LSTM at T = 10 to beat the baseline clearly, as in PyTorch
+    assert rows[1]["ratio"] < 0.6, rows
+    again = keras_rec.adding_problem_comparison((10,), **{**kwargs, "cells": ("lstm",)})
+    assert again[0]["test_mse"] == pytest.approx(rows[1]["test_mse"], rel=1e-6)
+
+
+def test_adding_problem_comparison_errors():
+    from coursepkg.recurrent.keras import adding_problem_comparison
+
+    with pytest.raises(ValueError, match=r"adding_problem_comparison: `lengths` must be >= 2. Received: lengths=1"):
+        adding_problem_comparison((1,))
+    with pytest.raises(ValueError, match=r"`cell` must be 'lstm', 'gru' or 'rnn'"):
+        adding_problem_comparison((10,), cells=("transformer",))
+    with pytest.raises(ValueError, match=r"`num_threads` must be >= 1. Received: num_threads=0"):
+        adding_problem_comparison((10,), num_threads=0)
+    import tensorflow as tf
+
+    tf.constant(1.0) + 1.0  # TensorFlow has started: its thread pool is fixed
+    threads = tf.config.threading.get_intra_op_parallelism_threads()
+    with pytest.raises(ValueError, match=r"adding_problem_comparison: TensorFlow fixes its thread pool when it runs "
+                                         r"its first operation.*Pass num_threads=None"):
+        adding_problem_comparison((10,), num_threads=threads + 3)

@@ -65,3 +65,36 @@ def test_errors(digits):
         fit(small_cnn(), x_tr[:10], y_tr[:9])
     with pytest.raises(ValueError, match=r"`loss` must be one of"):
         fit(small_cnn(), x_tr[:10], y_tr[:10], loss="hinge")
+
+
+def test_same_signature_as_the_pytorch_loop():
+    import inspect
+
+    from coursepkg.train import torch as torch_train
+
+    for name in ("fit", "evaluate", "predict"):
+        ours = inspect.signature(globals()[name]).parameters
+        theirs = inspect.signature(getattr(torch_train, name)).parameters
+        assert [p for p in ours if p != "device"] == [p for p in theirs if p != "device"], name
+
+
+@pytest.mark.parametrize(("n", "batch_size"), [(100, 32), (96, 32)])
+def test_drop_last_skips_the_incomplete_batch(digits, n, batch_size):
+    x_tr, y_tr, _, _ = digits
+    steps = {}
+    for drop_last in (False, True):
+        seed_everything(0)
+        model = small_cnn()
+        history = fit(model, x_tr[:n], y_tr[:n], epochs=2, batch_size=batch_size, drop_last=drop_last,
+                      progress=False)
+        assert len(history["loss"]) == 2
+        steps[drop_last] = int(model.optimizer.iterations.numpy())
+    assert steps == {False: 2 * -(-n // batch_size), True: 2 * (n // batch_size)}
+
+
+def test_drop_last_errors(digits):
+    x_tr, y_tr, _, _ = digits
+    with pytest.raises(ValueError, match=r"fit: with drop_last=True and batch_size=64 > 10 samples"):
+        fit(small_cnn(), x_tr[:10], y_tr[:10], batch_size=64, drop_last=True)
+    with pytest.raises(TypeError, match=r"fit: `drop_last` must be True or False. Received: drop_last=1"):
+        fit(small_cnn(), x_tr[:10], y_tr[:10], drop_last=1)

@@ -84,3 +84,52 @@ def test_errors(digits):
         fit(frozen, x_tr[:10], y_tr[:10])
     with pytest.raises(TypeError, match=r"`epochs` must be an integer"):
         fit(small_cnn(), x_tr[:10], y_tr[:10], epochs=2.5)
+
+
+class BatchSizes(nn.Module):
+    """A linear classifier that records the size of every training batch it sees."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(64, 10)
+        self.sizes: list[int] = []
+
+    def forward(self, x):
+        if self.training:
+            self.sizes.append(x.shape[0])
+        return self.linear(x.reshape(len(x), -1))
+
+
+@pytest.mark.parametrize(("n", "batch_size"), [(1347, 64), (100, 50), (7, 3), (5, 5)])
+def test_drop_last_skips_the_incomplete_batch(digits, n, batch_size):
+    x_tr, y_tr, _, _ = digits
+    full, dropped = BatchSizes(), BatchSizes()
+    fit(full, x_tr[:n], y_tr[:n], epochs=2, batch_size=batch_size, progress=False)
+    fit(dropped, x_tr[:n], y_tr[:n], epochs=2, batch_size=batch_size, drop_last=True, progress=False)
+    whole, rest = divmod(n, batch_size)
+    assert dropped.sizes == [batch_size] * whole * 2
+    assert full.sizes == ([batch_size] * whole + ([rest] if rest else [])) * 2
+
+
+def test_drop_last_history_averages_the_examples_trained_on(digits):
+    x_tr, y_tr, _, _ = digits
+    x, y = x_tr[:10], y_tr[:10]
+    model = BatchSizes()
+    # lr = 0: the weights do not move, so each epoch's loss is that of the same model on its 8 examples
+    history = fit(model, x, y, epochs=2, batch_size=4, drop_last=True, lr=0.0, optimizer="sgd", seed=3,
+                  progress=False)
+    order = np.random.default_rng(3)
+    with torch.no_grad():
+        per_example = nn.functional.cross_entropy(model(torch.as_tensor(x)), torch.as_tensor(y), reduction="none")
+    for epoch in range(2):
+        used = order.permutation(10)[:8]
+        assert history["loss"][epoch] == pytest.approx(float(per_example[used].mean()), rel=1e-6)
+
+
+def test_drop_last_errors(digits):
+    x_tr, y_tr, _, _ = digits
+    with pytest.raises(ValueError, match=r"fit: with drop_last=True and batch_size=64 > 10 samples, every batch is "
+                                         r"incomplete and nothing would be trained"):
+        fit(small_cnn(), x_tr[:10], y_tr[:10], batch_size=64, drop_last=True)
+    with pytest.raises(TypeError, match=r"fit: `drop_last` must be True or False. Received: drop_last='yes'"):
+        fit(small_cnn(), x_tr[:10], y_tr[:10], drop_last="yes")

@@ -10,8 +10,9 @@ Every builder's docstring states its output shape and its parameter count with t
 the batch-norm moving statistics too (see :func:`count_params`).
 """
 
-from ._common import BN_EPSILON, BN_MOMENTUM, count_params, stage_shapes
+from ._common import BN_EPSILON, BN_MOMENTUM, count_params, model_depth, stage_shapes
 from .alexnet import LRN, alexnet, zfnet
+from .degradation import degradation_net, plain_block
 from .densenet import dense_block, dense_layer, densenet121, transition_layer
 from .googlenet import GOOGLENET_TABLE, googlenet, inception_aux, inception_module
 from .pixelnet import BilinearResize, mean_iou, pixel_sample_weights, pixelnet, sample_pixels
@@ -30,6 +31,7 @@ __all__ = [
     "basic_block",
     "conv_block",
     "count_params",
+    "degradation_net",
     "dense_block",
     "dense_layer",
     "densenet121",
@@ -39,8 +41,10 @@ __all__ = [
     "inception_module",
     "lenet5",
     "mean_iou",
+    "model_depth",
     "pixel_sample_weights",
     "pixelnet",
+    "plain_block",
     "resnet101",
     "resnet152",
     "resnet18",

@@ -1,6 +1,6 @@
 """What every Keras model of the course shares: PyTorch-style padding and batch norm, counts, stage shapes.
 
-Explained in the chapter on classic architectures. The Keras builders are twins of those in
+Explained in the chapter "Classic CNN architectures" ({ref}`sec-arch-measure`). The Keras builders are twins of those in
 :mod:`coursepkg.models.torch`: same names, same arguments, same layers in the same order, so that
 :mod:`coursepkg.models.transfer_weights` can copy weights from one to the other. Three conventions make the
 twins compute the same function:
@@ -36,7 +36,16 @@ from keras import layers  # noqa: E402
 
 from ..common import Window, as_bool, minimum_size, spatial_size  # noqa: E402
 
-__all__ = ["BN_EPSILON", "BN_MOMENTUM", "Window", "count_params", "minimum_size", "spatial_size", "stage_shapes"]
+__all__ = [
+    "BN_EPSILON",
+    "BN_MOMENTUM",
+    "Window",
+    "count_params",
+    "minimum_size",
+    "model_depth",
+    "spatial_size",
+    "stage_shapes",
+]
 
 #: Batch-norm epsilon of every Keras builder: PyTorch's default, so that the twins compute the same thing.
 BN_EPSILON = 1e-5
@@ -150,6 +159,78 @@ def count_params(model: keras.Model, trainable_only: bool = False) -> int:
         )
     weights = model.trainable_weights if trainable_only else model.weights
     return int(sum(math.prod(w.shape) for w in weights))
+
+
+#: The layers with weights that count towards depth (the PyTorch twin counts the matching functions).
+WEIGHTED_LAYERS = tuple(
+    getattr(layers, name)
+    for name in ("Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose",
+                 "DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D", "Dense")
+    if hasattr(layers, name)
+)  # fmt: skip
+
+
+def _layer_depth(layer: keras.layers.Layer) -> int:
+    """Weighted layers inside one layer: 1 for a convolution or dense layer, a nested model's own depth."""
+    if isinstance(layer, keras.Model):
+        return model_depth(layer)
+    if isinstance(layer, layers.Wrapper):  # TimeDistributed(Dense(...)) and the like
+        return _layer_depth(layer.layer)
+    return int(isinstance(layer, WEIGHTED_LAYERS))
+
+
+def model_depth(model: keras.Model) -> int:
+    """Depth as the papers count it: weighted layers (convolutions, dense) on the longest input-output path.
+
+    The twin of :func:`coursepkg.models.torch.model_depth`: VGG-16, ResNet-50 and DenseNet-121 are named
+    after this number. Pooling, activations, normalisation, dropout and LRN do not count, and neither do
+    layers on a parallel branch that is shorter than another (a projection shortcut). Explained in
+    {ref}`sec-arch-measure`.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A functional or ``Sequential`` model, built. A nested model counts with its own depth.
+
+    Returns
+    -------
+    int
+        The longest chain of ``Conv*D`` / ``Conv*DTranspose`` / ``DepthwiseConv*D`` / ``SeparableConv*D`` /
+        ``Dense`` layers from an input to an output. Nothing is computed: the model's graph of layer calls
+        is walked from the inputs.
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not a ``keras.Model``.
+    ValueError
+        If the model has no graph yet (a ``Sequential`` without an ``Input``, never called).
+
+    Examples
+    --------
+    >>> inputs = keras.Input((8, 8, 1))
+    >>> x = keras.layers.Conv2D(4, 3, activation="relu")(inputs)
+    >>> model = keras.Model(inputs, keras.layers.Dense(10)(keras.layers.Flatten()(x)))
+    >>> model_depth(model)
+    2
+    """
+    if not isinstance(model, keras.Model):
+        raise TypeError(
+            f"model_depth: `model` must be a keras.Model. Received an object of type {type(model).__name__}."
+        )
+    graph = getattr(model, "_functional", None) or model  # a Sequential keeps its graph in a functional model
+    by_depth = getattr(graph, "_nodes_by_depth", None)
+    if not by_depth:
+        raise ValueError(
+            f"model_depth: the model {model.name!r} has no graph of layers yet. Give a Sequential model an input "
+            "first, e.g. keras.Sequential([keras.Input(shape), ...]), or build a functional model."
+        )
+    depth: dict[int, int] = {}  # id(node) -> weighted layers on the longest path up to and including it
+    for level in sorted(by_depth, reverse=True):  # Keras's node depth: the inputs have the largest
+        for node in by_depth[level]:
+            before = max((depth.get(id(parent), 0) for parent in node.parent_nodes), default=0)
+            depth[id(node)] = before + _layer_depth(node.operation)
+    return max(depth.values())  # every node leads to an output, and depth only grows along a path
 
 
 def stage_shapes(model: keras.Model, names: Sequence[str]) -> dict[str, tuple[int | None, ...]]:

@@ -1,8 +1,8 @@
 """AlexNet (Krizhevsky et al., 2012), ZFNet (Zeiler and Fergus, 2014) and local response normalisation, in Keras.
 
-Explained in the chapter on classic architectures. Both networks are the single-GPU versions of the notes
-(no grouped convolutions), take ``(N, H, W, C)`` images and return logits ``(N, num_classes)``. Twins of
-:mod:`coursepkg.models.torch.alexnet`, layer for layer.
+Explained in the chapter "Classic CNN architectures" ({ref}`sec-alexnet`, {ref}`sec-zfnet`). Both networks are the
+single-GPU versions of the notes (no grouped convolutions), take ``(N, H, W, C)`` images and return logits
+``(N, num_classes)``. Twins of :mod:`coursepkg.models.torch.alexnet`, layer for layer.
 """
 
 from __future__ import annotations
@@ -51,8 +51,9 @@ class LRN(layers.Layer):
     -----
     Computed by ``tf.nn.local_response_normalization(depth_radius=size // 2, bias=k, alpha=alpha,
     beta=beta)``, which sums the squares like the paper. ``torch.nn.LocalResponseNorm`` averages them
-    (divides ``alpha`` by ``size``, as Caffe does), so the PyTorch twin passes ``alpha * size``. Tested
-    against the formula in NumPy and against the PyTorch twin. Serialisable: ``get_config`` returns the
+    (divides ``alpha`` by ``size``, as Caffe does), so the PyTorch twin passes ``alpha * size``; so does the
+    NumPy reference :func:`coursepkg.ops.local_response_norm`. Tested against it, against the formula written
+    out and against the PyTorch twin. Serialisable: ``get_config`` returns the
     four hyperparameters.
 
     Examples

@@ -1,8 +1,8 @@
 """DenseNet (Huang et al., 2017) in Keras: every layer of a dense block sees the feature maps of all before it.
 
-Explained in the chapter on residual and dense networks. A *dense layer* computes ``k`` new channels (the
-growth rate) from everything so far and concatenates them: after ``L`` layers a block with ``C0`` input
-channels outputs ``C0 + L k``. A *transition layer* between blocks compresses the channels (by
+Explained in the chapter "Classic CNN architectures" ({ref}`sec-densenet`). A *dense layer* computes ``k`` new
+channels (the growth rate) from everything so far and concatenates them: after ``L`` layers a block with ``C0``
+input channels outputs ``C0 + L k``. A *transition layer* between blocks compresses the channels (by
 ``compression``) with a ``1x1`` convolution and halves the resolution with a ``2x2`` average pooling.
 
 Layer names and the order of the weights are keras.applications' (``conv1_conv``, ``conv2_block1_0_bn``,

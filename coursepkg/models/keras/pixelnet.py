@@ -1,12 +1,12 @@
 """PixelNet (Bansal et al., 2017) in Keras: per-pixel classification from hypercolumns, trained on sampled pixels.
 
-Explained in the chapter on segmentation. A small VGG-like trunk computes feature maps at several depths
-(full, 1/2, 1/4 ... resolution). The *hypercolumn* of a pixel is the concatenation of the features of all
-these maps at that pixel, each map bilinearly interpolated to the input resolution; a multilayer perceptron
-(the *head*, ``Dense`` layers acting on the last axis, i.e. 1x1 convolutions) turns each hypercolumn into
-class logits. Training looks at a stratified sample of pixels per image only (:func:`sample_pixels`, so
-that small shapes are not drowned by the background): in Keras the sample becomes a per-pixel
-``sample_weight`` (:func:`pixel_sample_weights`) and ``model.fit`` does the rest.
+Explained in the chapter "Classic CNN architectures" ({ref}`sec-pixelnet`). A small VGG-like trunk computes feature
+maps at several depths (full, 1/2, 1/4 ... resolution). The *hypercolumn* of a pixel is the concatenation of the
+features of all these maps at that pixel, each map bilinearly interpolated to the input resolution; a multilayer
+perceptron (the *head*, ``Dense`` layers acting on the last axis, i.e. 1x1 convolutions) turns each hypercolumn into
+class logits. Training looks at a stratified sample of pixels per image only (:func:`sample_pixels`, so that small
+shapes are not drowned by the background): in Keras the sample becomes a per-pixel ``sample_weight``
+(:func:`pixel_sample_weights`) and ``model.fit`` does the rest.
 
 Twin of :mod:`coursepkg.models.torch.pixelnet` (same layers in the same order, same interpolation:
 ``align_corners=False``, pixel centres, as ``tf.image.resize`` and ``torch.nn.functional.interpolate``

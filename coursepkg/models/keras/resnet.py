@@ -1,10 +1,10 @@
 """Residual networks (He et al., 2016) in Keras: ResNet-18/34 (basic blocks) and ResNet-50/101/152 (bottlenecks).
 
-Explained in the chapter on residual networks. A residual block computes ``relu(F(x) + shortcut(x))``;
-the shortcut is the identity when ``F`` keeps the shape (:func:`identity_block`) and a ``1x1`` convolution
-with batch normalisation (a *projection*) when ``F`` changes the number of channels or the resolution
-(:func:`conv_block`). :func:`basic_block` is the two-convolution block of ResNet-18/34 and picks its
-shortcut itself.
+Explained in the chapter "Classic CNN architectures" ({ref}`sec-resnet`). A residual block computes
+``relu(F(x) + shortcut(x))``; the shortcut is the identity when ``F`` keeps the shape (:func:`identity_block`)
+and a ``1x1`` convolution with batch normalisation (a *projection*) when ``F`` changes the number of channels or
+the resolution (:func:`conv_block`). :func:`basic_block` is the two-convolution block of ResNet-18/34 and picks
+its shortcut itself; :func:`~coursepkg.models.keras.plain_block` is the same block without a shortcut.
 
 Layer names and the order of the weights are keras.applications' (``conv1_conv``, ``conv2_block1_1_conv``,
 ..., ``conv2_block1_0_conv`` for a projection, ``predictions``): with the defaults, the weights of

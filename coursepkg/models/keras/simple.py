@@ -1,6 +1,7 @@
 """The first convolutional networks of the course, in Keras: a one-layer CNN for MNIST, and LeNet-5.
 
-Explained in the chapter on classic architectures. Both take ``(N, H, W, C)`` images (channels last) and
+Explained in the chapters "Pooling and the CNN layer zoo" ({ref}`sec-simple-cnn`, the simple CNN) and
+"Classic CNN architectures" ({ref}`sec-lenet`, LeNet-5). Both take ``(N, H, W, C)`` images (channels last) and
 return logits ``(N, num_classes)``: the last ``Dense`` has no activation, so train them with
 ``keras.losses.SparseCategoricalCrossentropy(from_logits=True)``. Twins of
 :mod:`coursepkg.models.torch.simple`, layer for layer.

@@ -1,10 +1,10 @@
 """VGG-11, VGG-16 and VGG-19 (Simonyan and Zisserman, 2015), in Keras: stacks of 3x3 convolutions in five blocks.
 
-Explained in the chapter on classic architectures. Every block is a few ``3x3 pad 1`` convolutions with
-ReLU (which keep the size) and a ``2x2`` max pooling (which halves it), so a 224x224 image leaves the
-blocks as 112, 56, 28, 14 and 7 pixels square. Layer names are keras.applications' (``block{b}_conv{i}``,
-``block{b}_pool``, ``fc1``, ``fc2``, ``predictions``) and so are the weights, in the same order: the
-weights of ``keras.applications.VGG16`` load into :func:`vgg16` with ``set_weights``. Twins of
+Explained in the chapter "Classic CNN architectures" ({ref}`sec-vgg`). Every block is a few ``3x3 pad 1``
+convolutions with ReLU (which keep the size) and a ``2x2`` max pooling (which halves it), so a 224x224 image leaves
+the blocks as 112, 56, 28, 14 and 7 pixels square. Layer names are keras.applications' (``block{b}_conv{i}``,
+``block{b}_pool``, ``fc1``, ``fc2``, ``predictions``) and so are the weights, in the same order: the weights of
+``keras.applications.VGG16`` load into :func:`vgg16` with ``set_weights``. Twins of
 :mod:`coursepkg.models.torch.vgg`, layer for layer.
 """
 

@@ -1,9 +1,9 @@
 """The course's architectures in PyTorch, one readable module per family.
 
-Explained in the chapter on classic architectures. Every builder takes ``num_classes`` and, keyword-only,
-``in_channels`` and ``input_size`` (an int or ``(H, W)``); its defaults build the published configuration
-and its docstring states the output shape, the parameter count and the smallest input it accepts. Models
-take ``(N, C, H, W)`` batches and return logits (no softmax). :mod:`coursepkg.models.keras` has the same
+Explained in the chapter "Classic CNN architectures" ({ref}`sec-architectures`). Every builder takes ``num_classes``
+and, keyword-only, ``in_channels`` and ``input_size`` (an int or ``(H, W)``); its defaults build the published
+configuration and its docstring states the output shape, the parameter count and the smallest input it accepts.
+Models take ``(N, C, H, W)`` batches and return logits (no softmax). :mod:`coursepkg.models.keras` has the same
 builders with the same names and arguments.
 
 Big models can be counted and traced without allocating memory on PyTorch's ``meta`` device:
@@ -17,8 +17,9 @@ Big models can be counted and traced without allocating memory on PyTorch's ``me
 (1, 2048, 7, 7)
 """
 
-from ._common import count_params, stage_shapes
+from ._common import count_params, model_depth, stage_shapes
 from .alexnet import LRN, AlexNet, ZFNet, alexnet, zfnet
+from .degradation import DegradationNet, PlainBlock, degradation_net
 from .densenet import DenseBlock, DenseLayer, DenseNet, Transition, densenet121
 from .googlenet import GOOGLENET_TABLE, GoogLeNet, InceptionAux, InceptionModule, googlenet
 from .pixelnet import PixelNet, mean_iou, pixelnet, sample_pixels
@@ -54,8 +55,11 @@ __all__ = [
     "resnet152",
     "densenet121",
     "pixelnet",
+    # the degradation experiment (not a published architecture)
+    "degradation_net",
     # helpers
     "count_params",
+    "model_depth",
     "stage_shapes",
     "sample_pixels",
     "mean_iou",
@@ -65,6 +69,7 @@ __all__ = [
     "InceptionAux",
     "GOOGLENET_TABLE",
     "BasicBlock",
+    "PlainBlock",
     "Bottleneck",
     "identity_block",
     "conv_block",
@@ -81,4 +86,5 @@ __all__ = [
     "ResNet",
     "DenseNet",
     "PixelNet",
+    "DegradationNet",
 ]

@@ -1,8 +1,8 @@
 """What every PyTorch model of the course shares: the base class that checks inputs, counts, stage shapes.
 
-Explained in the chapter on classic architectures. What the PyTorch models share with their Keras twins
-(the geometry of :class:`Window`, :func:`spatial_size` and :func:`minimum_size`, the argument checks, the
-architectures' specifications) lives in the framework-free :mod:`coursepkg.models.common`; the names of
+Explained in the chapter "Classic CNN architectures" ({ref}`sec-arch-measure`). What the PyTorch models share with
+their Keras twins (the geometry of :class:`Window`, :func:`spatial_size` and :func:`minimum_size`, the argument
+checks, the architectures' specifications) lives in the framework-free :mod:`coursepkg.models.common`; the names of
 the geometry are re-exported here.
 """
 
@@ -12,11 +12,14 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
+from torch.overrides import TorchFunctionMode
+from torch.utils.weak import WeakIdKeyDictionary
 
 from ..common import Window, as_bool, minimum_size, spatial_size
 
-__all__ = ["Window", "count_params", "minimum_size", "spatial_size", "stage_shapes"]
+__all__ = ["Window", "count_params", "minimum_size", "model_depth", "spatial_size", "stage_shapes"]
 
 
 class ImageModel(nn.Module):
@@ -98,6 +101,103 @@ def count_params(model: nn.Module, trainable_only: bool = False) -> int:
         )
     trainable_only = as_bool(trainable_only, "trainable_only", "count_params")
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+#: The functions that apply a layer with weights, as ``nn.Conv*d`` and ``nn.Linear`` call them.
+WEIGHTED_FUNCTIONS = frozenset({
+    F.conv1d, F.conv2d, F.conv3d, F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d, F.linear, F.bilinear,
+})  # fmt: skip
+
+
+def _tensors(obj: Any):
+    """The tensors in nested arguments or outputs (``torch.cat`` takes a list, GoogLeNet returns a tuple)."""
+    if isinstance(obj, torch.Tensor):
+        yield obj
+    elif isinstance(obj, (list, tuple)):
+        for item in obj:
+            yield from _tensors(item)
+    elif isinstance(obj, dict):
+        yield from _tensors(list(obj.values()))
+
+
+class _LongestChain(TorchFunctionMode):
+    """Labels every tensor of a forward pass with the number of weighted layers on its longest path back."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.depth: WeakIdKeyDictionary = WeakIdKeyDictionary()
+
+    def __torch_function__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        d = max((self.depth.get(t, 0) for t in _tensors((args, kwargs))), default=0)
+        d += func in WEIGHTED_FUNCTIONS  # a weighted layer adds one; weights themselves are depth 0
+        for t in _tensors(out):
+            self.depth[t] = d
+        return out
+
+
+def model_depth(model: nn.Module, x: torch.Tensor | None = None) -> int:
+    """Depth as the papers count it: weighted layers (convolutions, dense) on the longest input-output path.
+
+    VGG-16, ResNet-50 and DenseNet-121 are named after this number. Pooling, activations, normalisation,
+    dropout and LRN do not count, and neither do layers on a parallel branch that is shorter than another,
+    such as a projection shortcut or the shallow branches of an Inception module. Explained in
+    {ref}`sec-arch-measure`.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    x : torch.Tensor of shape (N, C, H, W), optional
+        The input. By default one zero image of the size the model was built for (``model.input_size``),
+        on the model's device; on ``meta`` only shapes propagate, so even ResNet-152 is measured at once.
+
+    Returns
+    -------
+    int
+        The longest chain of ``F.conv*d`` / ``F.conv_transpose*d`` / ``F.linear`` / ``F.bilinear`` calls
+        from the input to an output (the deepest output, if there are several).
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not a ``torch.nn.Module``.
+    ValueError
+        If ``x`` is not given and the model does not record its input size.
+
+    Notes
+    -----
+    A ``TorchFunctionMode`` sees every PyTorch function the forward pass calls and labels its result with
+    the longest chain behind its inputs, plus one for a convolution or a dense layer. The model runs once,
+    in evaluation mode (restored afterwards) and without gradients. Recurrent layers (``nn.LSTM``, ...) are
+    not counted.
+
+    Examples
+    --------
+    >>> model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 10))
+    >>> model_depth(model, torch.zeros(1, 1, 8, 8))
+    2
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(
+            f"model_depth: `model` must be a torch.nn.Module. Received an object of type {type(model).__name__}."
+        )
+    if x is None:
+        if not hasattr(model, "input_size"):
+            raise ValueError(
+                "model_depth: pass an input `x`, e.g. torch.zeros(1, C, H, W); this model does not record its "
+                "input_size."
+            )
+        device = next(model.parameters()).device
+        x = torch.zeros(1, model.in_channels, *model.input_size, device=device)
+    was_training = model.training
+    model.eval()  # batch norm on a batch of one, dropout off
+    try:
+        with torch.no_grad(), _LongestChain() as chain:
+            out = model(x)
+        return max((chain.depth.get(t, 0) for t in _tensors(out)), default=0)
+    finally:
+        model.train(was_training)
 
 
 def stage_shapes(

@@ -1,7 +1,8 @@
 """AlexNet (Krizhevsky et al., 2012), ZFNet (Zeiler and Fergus, 2014) and local response normalisation.
 
-Explained in the chapter on classic architectures. Both networks are the single-GPU versions of the notes
-(no grouped convolutions), take ``(N, C, H, W)`` images and return logits ``(N, num_classes)``.
+Explained in the chapter "Classic CNN architectures" ({ref}`sec-alexnet`, {ref}`sec-zfnet`). Both networks are the
+single-GPU versions of the notes (no grouped convolutions), take ``(N, C, H, W)`` images and return logits
+``(N, num_classes)``.
 """
 
 from __future__ import annotations
@@ -47,7 +48,9 @@ class LRN(nn.LocalResponseNorm):
     -----
     ``torch.nn.LocalResponseNorm`` divides ``alpha`` by ``size`` (it averages the squares, as Caffe does),
     so this class passes ``alpha * size`` to it; ``tf.nn.local_response_normalization(depth_radius=2,
-    bias=2, alpha=1e-4, beta=0.75)`` sums, like the paper. Tested against the formula in NumPy.
+    bias=2, alpha=1e-4, beta=0.75)`` sums, like the paper. The NumPy reference, in PyTorch's parametrisation,
+    is :func:`coursepkg.ops.local_response_norm` (``alpha=size * alpha_paper``); tested against it and against
+    the formula written out.
     """
 
     def __init__(self, size: int = 5, *, alpha: float = 1e-4, beta: float = 0.75, k: float = 2.0) -> None:

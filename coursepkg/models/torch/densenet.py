@@ -1,6 +1,6 @@
 """DenseNet (Huang et al., 2017): every layer of a dense block sees the feature maps of all the layers before it.
 
-Explained in the chapter on classic architectures. A *dense layer* (BN -> ReLU -> 1x1 conv to
+Explained in the chapter "Classic CNN architectures" ({ref}`sec-densenet`). A *dense layer* (BN -> ReLU -> 1x1 conv to
 ``bn_size * growth_rate`` -> BN -> ReLU -> 3x3 conv to ``growth_rate``) adds ``growth_rate`` new channels,
 which are concatenated to its input; a *dense block* of ``L`` layers turns ``C`` channels into
 ``C + L * growth_rate``. Between blocks a *transition* (BN -> ReLU -> 1x1 conv -> 2x2 average pooling)

@@ -1,9 +1,9 @@
 """GoogLeNet (Szegedy et al., 2015): nine Inception modules, as in the paper (ReLU convolutions with biases).
 
-Explained in the chapter on classic architectures. An Inception module runs four branches on the same input
-and concatenates them along the channels: a 1x1 convolution; a 1x1 "reduce" then a 3x3; a 1x1 reduce then
-a 5x5; a 3x3 max pooling (stride 1) then a 1x1 "pool projection". Every branch keeps H and W, so the output
-has ``ch1x1 + ch3x3 + ch5x5 + pool_proj`` channels.
+Explained in the chapter "Classic CNN architectures" ({ref}`sec-googlenet`). An Inception module runs four branches
+on the same input and concatenates them along the channels: a 1x1 convolution; a 1x1 "reduce" then a 3x3; a 1x1
+reduce then a 5x5; a 3x3 max pooling (stride 1) then a 1x1 "pool projection". Every branch keeps H and W, so the
+output has ``ch1x1 + ch3x3 + ch5x5 + pool_proj`` channels.
 """
 
 from __future__ import annotations

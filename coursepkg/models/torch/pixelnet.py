@@ -1,12 +1,12 @@
 """PixelNet (Bansal et al., 2017): per-pixel classification from hypercolumns, trained on sampled pixels.
 
-Explained in the chapter on segmentation. A small VGG-like trunk computes feature maps at several depths
-(full, 1/2, 1/4 ... resolution). The *hypercolumn* of a pixel is the concatenation of the features of all
-these maps at that pixel, each map bilinearly interpolated to the pixel's position; a multilayer perceptron
-(the *head*) turns each hypercolumn into class logits. PixelNet's point: neighbouring pixels are strongly
-correlated, so training on a few pixels per image (:func:`sample_pixels`, stratified so that small shapes
-are not drowned by the background) is about as good as training on all of them and far cheaper, since
-the head runs on the sampled pixels only. At inference the same head runs on every pixel.
+Explained in the chapter "Classic CNN architectures" ({ref}`sec-pixelnet`). A small VGG-like trunk computes feature
+maps at several depths (full, 1/2, 1/4 ... resolution). The *hypercolumn* of a pixel is the concatenation of the
+features of all these maps at that pixel, each map bilinearly interpolated to the pixel's position; a multilayer
+perceptron (the *head*) turns each hypercolumn into class logits. PixelNet's point: neighbouring pixels are strongly
+correlated, so training on a few pixels per image (:func:`sample_pixels`, stratified so that small shapes are not
+drowned by the background) is about as good as training on all of them and far cheaper, since the head runs on the
+sampled pixels only. At inference the same head runs on every pixel.
 
 Interpolation convention: ``align_corners=False`` (pixel centres), the default of
 ``torch.nn.functional.interpolate`` and of ``tf.image.resize``; a pixel ``i`` of an ``H``-row image sits at

@@ -1,9 +1,9 @@
 """Residual networks (He et al., 2016): ResNet-18/34 with basic blocks, ResNet-50/101/152 with bottlenecks.
 
-Explained in the chapter on classic architectures. A residual block computes ``relu(F(x) + shortcut(x))``:
-``F`` is two 3x3 convolutions (:class:`BasicBlock`) or a 1x1 -> 3x3 -> 1x1 bottleneck (:class:`Bottleneck`),
-each convolution followed by batch norm. The shortcut is the identity when the block keeps the shape (an
-*identity block*) and a 1x1 convolution with batch norm when it changes the channels or the stride (a
+Explained in the chapter "Classic CNN architectures" ({ref}`sec-resnet`). A residual block computes
+``relu(F(x) + shortcut(x))``: ``F`` is two 3x3 convolutions (:class:`BasicBlock`) or a 1x1 -> 3x3 -> 1x1 bottleneck
+(:class:`Bottleneck`), each convolution followed by batch norm. The shortcut is the identity when the block keeps
+the shape (an *identity block*) and a 1x1 convolution with batch norm when it changes the channels or the stride (a
 *convolution block*, or projection shortcut); :func:`identity_block` and :func:`conv_block` build each kind.
 
 Attribute names are torchvision's (``conv1``, ``bn1``, ``layer1.0.downsample.0``, ``fc``, ...), so a

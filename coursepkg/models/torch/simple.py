@@ -1,6 +1,7 @@
 """The first convolutional networks of the course: a one-layer CNN for MNIST, and LeNet-5.
 
-Explained in the chapter on classic architectures. Both take ``(N, C, H, W)`` images and return logits
+Explained in the chapters "Pooling and the CNN layer zoo" ({ref}`sec-simple-cnn`, the simple CNN) and
+"Classic CNN architectures" ({ref}`sec-lenet`, LeNet-5). Both take ``(N, C, H, W)`` images and return logits
 ``(N, num_classes)`` (no softmax: ``torch.nn.CrossEntropyLoss`` applies it).
 """
 

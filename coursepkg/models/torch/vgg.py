@@ -1,8 +1,8 @@
 """VGG-11, VGG-16 and VGG-19 (Simonyan and Zisserman, 2015): stacks of 3x3 convolutions in five blocks.
 
-Explained in the chapter on classic architectures. Every block is a few ``3x3 pad 1`` convolutions with
-ReLU (which keep the size) and a ``2x2`` max pooling (which halves it), so a 224x224 image leaves the
-blocks as 112, 56, 28, 14 and 7 pixels square. Names follow Keras's ``block{b}_conv{i}`` as
+Explained in the chapter "Classic CNN architectures" ({ref}`sec-vgg`). Every block is a few ``3x3 pad 1``
+convolutions with ReLU (which keep the size) and a ``2x2`` max pooling (which halves it), so a 224x224 image leaves
+the blocks as 112, 56, 28, 14 and 7 pixels square. Names follow Keras's ``block{b}_conv{i}`` as
 ``block{b}.conv{i}``.
 """
 

@@ -1,4 +1,5 @@
-"""The shared pieces of the Keras models: padding as PyTorch defines it, ceil-mode pooling, counts, shapes, imports."""
+"""The shared pieces of the Keras models: padding as PyTorch defines it, ceil-mode pooling, counts, shapes, depth,
+imports."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ def test_importing_coursepkg_models_loads_no_framework():
     assert out.stdout.strip() == "[]"
 
 
-@pytest.mark.parametrize("module", ["_common", "simple", "alexnet", "googlenet", "pixelnet"])
+@pytest.mark.parametrize("module", ["_common", "simple", "alexnet", "googlenet", "pixelnet", "degradation"])
 def test_docstring_examples(module):
     mod = importlib.import_module(f"coursepkg.models.keras.{module}")
     result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
@@ -103,3 +104,46 @@ def test_batch_norm_uses_pytorch_hyperparameters():
     model = mk.resnet18(num_classes=3, input_size=32)
     bns = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
     assert bns and all(bn.epsilon == 1e-5 and bn.momentum == 0.9 for bn in bns)
+
+
+# The papers' depths, as tests/models/torch/test_common.py states them.
+DEPTHS = {
+    "simple_cnn": 3, "lenet5": 5, "alexnet": 8, "zfnet": 8, "vgg16": 16, "googlenet": 22, "resnet18": 18,
+    "resnet50": 50, "densenet121": 121, "pixelnet": 9,
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(DEPTHS))
+def test_model_depth_is_the_papers_count(name):
+    model = getattr(mk, name)()
+    assert mk.model_depth(model) == DEPTHS[name]
+    del model
+    keras.backend.clear_session()
+
+
+def test_model_depth_counts_the_longest_path_nested_models_and_sequential():
+    inputs = keras.Input((5, 5, 2))
+    long = inputs
+    for i in range(3):
+        long = keras.layers.Conv2D(2, 3, padding="same", name=f"long{i}")(long)
+    short = keras.layers.Conv2D(2, 1, name="short")(inputs)
+    x = keras.layers.Concatenate()([long, short])
+    x = keras.layers.Dense(3)(keras.layers.GlobalAveragePooling2D()(x))
+    branches = keras.Model(inputs, x)
+    assert mk.model_depth(branches) == 4
+    outer_in = keras.Input((5, 5, 2))
+    outer = keras.Model(outer_in, keras.layers.Dense(2)(branches(outer_in)))
+    assert mk.model_depth(outer) == 5  # the nested model counts with its own depth
+    seq = keras.Sequential([keras.Input((8,)), keras.layers.Dense(4), keras.layers.ReLU(), keras.layers.Dense(2)])
+    assert mk.model_depth(seq) == 2
+    timed = keras.Sequential([keras.Input((3, 8)), keras.layers.TimeDistributed(keras.layers.Dense(4))])
+    assert mk.model_depth(timed) == 1
+
+
+def test_model_depth_errors():
+    with pytest.raises(TypeError, match=r"model_depth: `model` must be a keras.Model. Received an object of type "
+                                        r"Dense"):
+        mk.model_depth(keras.layers.Dense(2))
+    with pytest.raises(ValueError, match=r"model_depth: the model 'empty' has no graph of layers yet. Give a "
+                                         r"Sequential model an input first"):
+        mk.model_depth(keras.Sequential([keras.layers.Dense(2)], name="empty"))

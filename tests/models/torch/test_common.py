@@ -1,4 +1,5 @@
-"""Tests of coursepkg.models.torch._common: window geometry against PyTorch, count_params, stage_shapes.
+"""Tests of coursepkg.models.torch._common: window geometry against PyTorch, count_params, stage_shapes,
+model_depth.
 
 The geometry itself (coursepkg.models.common) is tested by hand in tests/models/test_common.py.
 """
@@ -18,12 +19,13 @@ from torch import nn
 
 import coursepkg.models.torch as models
 from coursepkg.models import ARCHITECTURES
-from coursepkg.models.torch import count_params, stage_shapes
+from coursepkg.models.torch import count_params, model_depth, stage_shapes
 from coursepkg.models.common import Window, spatial_size
 
 # by name: the package attributes alexnet, googlenet and pixelnet are the builders, not the modules
 MODULES = [importlib.import_module(f"coursepkg.models.torch{m}") for m in
-           ["", "._common", ".simple", ".alexnet", ".vgg", ".googlenet", ".resnet", ".densenet", ".pixelnet"]]
+           ["", "._common", ".simple", ".alexnet", ".vgg", ".googlenet", ".resnet", ".densenet", ".pixelnet",
+                                                              ".degradation"]]
 
 
 def _torch_size(n: int, k: int, s: int, p: int, ceil: bool) -> int | None:
@@ -114,3 +116,49 @@ def test_importing_loads_no_tensorflow():
     loaded = set(out.split())
     assert "torch" in loaded
     assert not {"tensorflow", "keras"} & loaded
+
+
+# The papers' depths: the number in the name, LeNet-5's five weighted layers, GoogLeNet's "22 layers deep
+# when counting only layers with parameters"; this package's own for the course variants.
+DEPTHS = {
+    "simple_cnn": 3, "lenet5": 5, "alexnet": 8, "zfnet": 8, "vgg11": 11, "vgg16": 16, "vgg19": 19,
+    "googlenet": 22, "resnet18": 18, "resnet34": 34, "resnet50": 50, "resnet101": 101, "resnet152": 152,
+    "densenet121": 121, "pixelnet": 9,
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ARCHITECTURES)
+def test_model_depth_is_the_papers_count(name):
+    with torch.device("meta"):
+        model = getattr(models, name)()
+    model.train()
+    assert model_depth(model) == DEPTHS[name]
+    assert model.training  # the mode is restored
+
+
+def test_model_depth_counts_the_longest_path_only():
+    class TwoBranches(nn.Module):  # 3 convolutions on one branch, 1 on the other, then a dense layer
+        def __init__(self):
+            super().__init__()
+            self.long = nn.Sequential(*[nn.Conv2d(2, 2, 3, padding=1) for _ in range(3)])
+            self.short = nn.Conv2d(2, 2, 1)
+            self.fc = nn.Linear(4, 3)
+
+        def forward(self, x):
+            y = torch.cat([self.long(x), self.short(x)], dim=1)  # (N, 4, H, W)
+            return self.fc(y.mean(dim=(2, 3)))
+
+    x = torch.zeros(1, 2, 5, 5)
+    assert model_depth(TwoBranches(), x) == 4
+    assert model_depth(nn.Sequential(nn.ReLU(), nn.MaxPool2d(2)), x) == 0
+    assert model_depth(nn.Conv1d(2, 3, 3), torch.zeros(1, 2, 9)) == 1
+    # a batch of one through batch norm: measured in evaluation mode
+    assert model_depth(nn.Sequential(nn.Conv2d(2, 2, 1), nn.BatchNorm2d(2)), torch.zeros(1, 2, 1, 1)) == 1
+
+
+def test_model_depth_errors():
+    with pytest.raises(TypeError, match=r"model_depth: `model` must be a torch.nn.Module. Received an object of "
+                                        r"type str"):
+        model_depth("resnet50")
+    with pytest.raises(ValueError, match=r"model_depth: pass an input `x`, e.g. torch.zeros\(1, C, H, W\)"):
+        model_depth(nn.Linear(3, 2))
