@@ -42,7 +42,8 @@ def forward(model: Any, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         with torch.no_grad():
             parameter = next(model.parameters(), None)
             dtype = parameter.dtype if parameter is not None else torch.float32
-            output = model(torch.as_tensor(np.asarray(x)).to(dtype))
+            device = parameter.device if parameter is not None else torch.device("cpu")  # a model left on a GPU
+            output = model(torch.as_tensor(np.asarray(x)).to(device=device, dtype=dtype))
         return output.detach().cpu().numpy()
     x = np.asarray(x, dtype=np.float32)
     if x.ndim == 4:
