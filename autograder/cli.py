@@ -4,6 +4,8 @@
     autograder verify <id>...    prove assignments sound end to end through nbgrader (see autograder.verify)
     autograder solutions <id>    write the clean solution notebook for after the deadline
     autograder build <id>...     convert the MyST sources to the notebooks nbgrader reads
+    autograder grade <id>        grade every submission, sandboxed, in parallel (local pool or Dask)
+    autograder feedback <id>     rewrite the students' feedback pages from the grading log
     autograder export            write the gradebook's grades as CSV (nbgrader export's format, or Canvas's)
 
 Exit status: 0 when everything asked for succeeded, 1 when an assignment was refused or found unsound,
@@ -44,6 +46,21 @@ def _parser() -> argparse.ArgumentParser:
     ids(solutions, False)
     solutions.add_argument("--to", type=Path, help="where to write it (default assignments/solutions/<id>/<id>.ipynb)")
     ids(commands.add_parser("build", help="convert the MyST sources to notebooks for nbgrader"), True)
+    grade = commands.add_parser("grade", help="grade every submission of an assignment (sandboxed, in parallel)")
+    ids(grade, False)
+    grade.add_argument("--submissions", type=Path, help="nbgrader's submitted/ folder (default assignments/submitted)")
+    grade.add_argument("--db", help="SQLAlchemy URL of the gradebook (default: the course's gradebook.db)")
+    grade.add_argument("--workers", type=int, help="local worker processes (default: the cores available)")
+    grade.add_argument("--scheduler", help="address of a Dask scheduler (tcp://host:8786) to grade on its workers")
+    grade.add_argument("--only-new", action="store_true", help="skip submissions already graded with these tests")
+    grade.add_argument("--student", action="append", help="grade only this student (repeatable)")
+    grade.add_argument(
+        "--unsafe-no-sandbox", action="store_true",
+        help="run student code without bubblewrap (every report says so); never on real submissions",
+    )
+    feedback = commands.add_parser("feedback", help="rewrite the feedback pages from the grading log")
+    ids(feedback, False)
+    feedback.add_argument("--db", help="SQLAlchemy URL of the gradebook (default: the course's gradebook.db)")
     export = commands.add_parser("export", help="write the grades as CSV (nbgrader export's format, or Canvas's)")
     export.add_argument("--db", help="SQLAlchemy URL of the gradebook (default: the course's gradebook.db)")
     export.add_argument("--to", type=Path, help="the CSV to write (default grades.csv, grades-canvas.csv for Canvas)")
@@ -78,6 +95,39 @@ def main(argv: list[str] | None = None) -> int:
             from autograder.solutions import write_solutions
 
             _say(f"wrote {write_solutions(args.assignment, to=args.to)}")
+        elif args.command == "grade":
+            from autograder.grade import grade_all
+            from autograder.grading import GradingOptions
+            from autograder.sandbox import SandboxUnavailable, sandbox_available
+
+            if not args.unsafe_no_sandbox and not sandbox_available():
+                print(
+                    "autograder grade: refusing to grade: bubblewrap cannot sandbox student code here "
+                    "(apt-get install bubblewrap). --unsafe-no-sandbox grades without it, and says so in every report.",
+                    file=sys.stderr,
+                )
+                return 1
+            try:
+                report = grade_all(
+                    args.assignment, submissions=args.submissions, db_url=args.db, workers=args.workers,
+                    scheduler=args.scheduler, only_new=args.only_new, students=args.student,
+                    options=GradingOptions(unsafe_no_sandbox=args.unsafe_no_sandbox),
+                )
+            except (FileNotFoundError, SandboxUnavailable) as error:
+                print(f"autograder grade: {error}", file=sys.stderr)
+                return 1
+            print(report.render(), flush=True)
+            return 0 if not report.failed else 1
+        elif args.command == "feedback":
+            from autograder.bundle import load_bundle
+            from autograder.feedback import feedback_from_log
+            from autograder.gradebook import default_db_url, default_log_path
+
+            db = args.db or default_db_url()
+            pages = feedback_from_log(
+                args.assignment, COURSE_DIR, db, default_log_path(db), load_bundle(args.assignment).secret
+            )
+            _say(f"wrote {len(pages)} feedback page(s) under {COURSE_DIR / 'feedback'}")
         elif args.command == "export":
             from autograder.export import export_grades
             from autograder.gradebook import GradebookError, default_db_url

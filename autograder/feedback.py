@@ -16,7 +16,9 @@ from pathlib import Path
 
 from autograder.hygiene import instructor_paths, scan_text
 
-__all__ = ["CellFeedback", "FeedbackLeak", "SubmissionFeedback", "render_feedback", "write_feedback"]
+__all__ = [
+    "CellFeedback", "FeedbackLeak", "SubmissionFeedback", "feedback_from_log", "render_feedback", "write_feedback",
+]
 
 
 class FeedbackLeak(RuntimeError):
@@ -78,7 +80,7 @@ def render_feedback(feedback: SubmissionFeedback) -> str:
     rows = []
     for cell in feedback.cells:
         if cell.manual:
-            points, status = "graded by hand", "manual"
+            points, status = cell.message or "graded by hand", "manual"
         else:
             points = f"{cell.points:g} / {cell.max_points:g}"
             status = "pass" if cell.points >= (cell.max_points or 0) else "fail"
@@ -118,3 +120,37 @@ def write_feedback(feedback: SubmissionFeedback, path: Path, secret: Mapping[str
     temporary.write_text(page, encoding="utf-8")
     temporary.replace(path)
     return path
+
+
+def feedback_from_log(assignment: str, course_dir: Path, db_url: str, log_path: Path, secret: Mapping[str, str]) -> list[Path]:
+    """Rewrite every student's page for ``assignment`` from the grading log (the last record of each student),
+    with the manual grades entered since in formgrader. Returns the pages written."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    from autograder.gradebook import read_log
+
+    latest: dict[str, dict] = {}
+    for record in read_log(log_path).records:
+        if record.get("assignment") == assignment:
+            latest[record["student"]] = record
+    pages = []
+    with Gradebook(db_url) as gradebook:
+        for student, record in sorted(latest.items()):
+            cells = []
+            for notebook, graded in record["notebooks"].items():
+                for grade_id, cell in graded.items():
+                    if cell["auto_score"] is None:
+                        try:
+                            grade = gradebook.find_grade(grade_id, notebook, assignment, student)
+                            manual = grade.manual_score
+                        except MissingEntry:
+                            manual = None
+                        message = "" if manual is None else f"graded by hand: {manual:g} / {cell['max_score']:g}"
+                        cells.append(CellFeedback(grade_id, manual or 0.0, cell["max_score"], message, manual=True))
+                    else:
+                        cells.append(CellFeedback(grade_id, cell["auto_score"], cell["max_score"], cell["message"]))
+            feedback = SubmissionFeedback(assignment, student, cells, list(record.get("flags", [])),
+                                          graded_at=record.get("graded_at", ""))
+            page = course_dir / "feedback" / student / assignment / f"{assignment}.html"
+            pages.append(write_feedback(feedback, page, secret))
+    return pages
