@@ -9,7 +9,14 @@ The pieces, one idea per module:
 - :mod:`autograder.hidden`: the hidden checks of each assignment, keyed by the test cell's ``grade_id``;
 - :mod:`autograder.course`: where the course directory is, and MyST-to-notebook conversion of the sources;
 - :mod:`autograder.release`, :mod:`autograder.hygiene`, :mod:`autograder.solutions`, :mod:`autograder.verify`:
-  the instructor's commands, wired together by :mod:`autograder.cli`.
+  releasing and proving an assignment;
+- :mod:`autograder.intake` and :mod:`autograder.tamper`: a handed-in file turned into a safe grading plan;
+- :mod:`autograder.sandbox` and :mod:`autograder.runner`: the student's process, under bubblewrap;
+- :mod:`autograder.bundle`, :mod:`autograder.grading`, :mod:`autograder.grade`: grading one submission and
+  a batch (local pool or Dask);
+- :mod:`autograder.gradebook`, :mod:`autograder.export`, :mod:`autograder.feedback`: nbgrader's gradebook,
+  the grading log, CSV exports and the students' pages;
+- :mod:`autograder.cli`: the ``autograder`` command.
 """
 
 __version__ = "0.1.0"
