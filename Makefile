@@ -10,6 +10,8 @@ STAMP := $(VENV)/.installed
 MATHJAX_VERSION := 3.2.2
 MATHJAX := book/_static/mathjax/tex-mml-chtml.js
 PYTEST_ARGS ?=
+# The suite runs on this many processes (pytest-xdist); the book's tests share one (see tests/book).
+PYTEST_WORKERS ?= 2
 
 .PHONY: setup book test test-fast bench lock clean help
 
@@ -44,7 +46,7 @@ book: $(STAMP) $(MATHJAX)
 
 test: $(STAMP) $(MATHJAX)
 	@echo ">>> running the whole test suite"
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)

@@ -17,6 +17,9 @@ from tests.chromium import chromium
 
 from .test_build import built_site  # noqa: F401  (the fixture builds the book once)
 
+# Under pytest-xdist these run in one worker: they share the build in ROOT/_build.
+pytestmark = pytest.mark.xdist_group("book")
+
 
 @pytest.fixture(scope="module")
 def site_url(built_site):  # noqa: F811

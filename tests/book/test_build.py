@@ -8,6 +8,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
+# Under pytest-xdist these run in one worker: they share the build in ROOT/_build.
+pytestmark = pytest.mark.xdist_group("book")
+
 
 @pytest.fixture(scope="module")
 def built_site() -> Path:
