@@ -26,6 +26,7 @@ from autograder.release import release
 from autograder.sandbox import Limits
 from autograder.verify import _answer_sources, _submit
 
+from tests.grading.postgres import postgres_server  # noqa: F401 - the fixture
 from tests.grading.selftest import ASSIGNMENT, course_copy
 
 OPTIONS = GradingOptions(limits=Limits(wall_seconds=5))
@@ -181,3 +182,21 @@ def test_kill_9_mid_run_then_rerun_loses_and_duplicates_nothing(tmp_path):
         assert sorted(s.student.id for s in submissions) == sorted(EXPECTED)
         assert {s.student.id: s.score for s in submissions} == EXPECTED
     assert verify_log(default_db_url(course), log).ok
+
+
+@pytest.mark.slow
+def test_grading_into_a_postgresql_gradebook(postgres_server, tmp_path):  # noqa: F811 - the fixture
+    from nbgrader.api import Gradebook
+
+    from autograder.release import nbgrader
+
+    course = _make_course(tmp_path)
+    url = postgres_server.create_database("grade_end_to_end")
+    nbgrader("generate_assignment", ASSIGNMENT, "--force", f"--CourseDirectory.db_url={url}", course_dir=course)
+    students = ["reference", "blank", "mutant-abs", "tampered"]
+    report = grade_all(ASSIGNMENT, course_dir=course, db_url=url, workers=2, options=OPTIONS, progress=False,
+                       students=students)
+    assert report.failed == {}
+    with Gradebook(url) as gradebook:
+        scores = {s.student.id: s.score for s in gradebook.assignment_submissions(ASSIGNMENT)}
+    assert scores == {student: EXPECTED[student] for student in students}
