@@ -118,6 +118,9 @@ def grade_in_process(
         raise KeyError(f"{assignment}: no answer cells named {sorted(unknown)}")
     grade = InProcessGrade()
     namespace: dict[str, Any] = {"__name__": "__main__"}
+    import numpy as np
+
+    printoptions = np.get_printoptions()  # a notebook's np.set_printoptions must not outlive it
     os.environ.setdefault("MPLBACKEND", "Agg")
     with _inside(source_dir(assignment, course_dir)):
         for cell in notebook.cells:
@@ -138,6 +141,7 @@ def grade_in_process(
                     grade.tests[cell_id] = CellResult(True)
             elif error is not None:
                 grade.errors[cell_id] = error
+    np.set_printoptions(**printoptions)
     if "matplotlib.pyplot" in sys.modules:  # the notebook's figures, so that repeated runs do not pile up
         sys.modules["matplotlib.pyplot"].close("all")
     return grade
