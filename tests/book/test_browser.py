@@ -15,14 +15,13 @@ import pytest
 from tests.chromium import SCREENSHOTS as ARTIFACTS
 from tests.chromium import chromium
 
-from .test_build import built_site  # noqa: F401  (the fixture builds the book once)
 
 # Under pytest-xdist these run in one worker: they share the build in ROOT/_build.
 pytestmark = pytest.mark.xdist_group("book")
 
 
 @pytest.fixture(scope="module")
-def site_url(built_site):  # noqa: F811
+def site_url(built_site):
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args) -> None:
             pass
@@ -41,12 +40,12 @@ def browser():
         yield b
 
 
-def chapter_pages(built_site: Path) -> list[str]:  # noqa: F811
+def chapter_pages(built_site: Path) -> list[str]:
     return sorted(f"book/{p.name}" for p in (built_site / "book").glob("*.html"))
 
 
 @pytest.mark.slow
-def test_every_page_loads_cleanly_with_math_and_images(browser, site_url, built_site):  # noqa: F811
+def test_every_page_loads_cleanly_with_math_and_images(browser, site_url, built_site):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     problems = []
@@ -76,7 +75,7 @@ def test_every_page_loads_cleanly_with_math_and_images(browser, site_url, built_
 
 
 @pytest.mark.slow
-def test_framework_tabs_switch_and_the_choice_follows_the_reader(browser, site_url, built_site):  # noqa: F811
+def test_framework_tabs_switch_and_the_choice_follows_the_reader(browser, site_url, built_site):
     pages = [rel for rel in chapter_pages(built_site) if "framework-tabs" in (built_site / rel).read_text()]
     assert len(pages) >= 2, "expected at least two chapters with PyTorch/Keras tabs"
     context = browser.new_context()
@@ -101,7 +100,7 @@ def test_framework_tabs_switch_and_the_choice_follows_the_reader(browser, site_u
 
 
 @pytest.mark.slow
-def test_search_finds_lstm(browser, site_url, built_site):  # noqa: F811
+def test_search_finds_lstm(browser, site_url, built_site):
     page = browser.new_page()
     page.goto(f"{site_url}/search.html?q=LSTM")
     page.wait_for_selector("#search-results ul li", timeout=20_000)

@@ -1,30 +1,13 @@
 """The book builds from the repository with warnings as errors, and its pages hold executed output."""
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# Under pytest-xdist these run in one worker: they share the build in ROOT/_build.
+# Under pytest-xdist these run in one worker: they share one build (conftest.built_site) in ROOT/_build.
 pytestmark = pytest.mark.xdist_group("book")
-
-
-@pytest.fixture(scope="module")
-def built_site() -> Path:
-    """Build the book where `make book` does (ROOT/_build), so that the two share the execution cache:
-    chapters whose code did not change are not executed twice in one CI run."""
-    jb = Path(sys.executable).with_name("jupyter-book")
-    proc = subprocess.run(
-        [str(jb), "build", str(ROOT), "--warningiserror", "--keep-going"],
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
-    assert proc.returncode == 0, f"jupyter-book build failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}"
-    return ROOT / "_build" / "html"
 
 
 @pytest.mark.slow
