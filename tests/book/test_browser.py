@@ -16,7 +16,7 @@ from tests.chromium import SCREENSHOTS as ARTIFACTS
 from tests.chromium import chromium
 
 
-# Under pytest-xdist these run in one worker: they share the build in ROOT/_build.
+# Under pytest-xdist these are meant to run in one worker; conftest.built_site also serialises builds with a lock.
 pytestmark = pytest.mark.xdist_group("book")
 
 

@@ -6,7 +6,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# Under pytest-xdist these run in one worker: they share one build (conftest.built_site) in ROOT/_build.
+# Under pytest-xdist these are meant to run in one worker; conftest.built_site also serialises builds with a lock.
 pytestmark = pytest.mark.xdist_group("book")
 
 
