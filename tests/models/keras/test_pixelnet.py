@@ -44,7 +44,11 @@ def test_pixelnet_argument_errors():
 
 
 def test_pixelnet_learns_to_segment_shapes():
-    """120 Adam steps of 16 images, 16 pixels per class and image: held-out mean IoU above 0.7 (about 0.84)."""
+    """240 Adam steps of 16 images, 16 pixels per class and image: held-out mean IoU above 0.7 (about 0.97).
+
+    After 120 steps the IoU still swung from 0.31 to 0.84 with TensorFlow's op determinism and thread count
+    (global settings other tests of the same process change); after 180 steps it is above 0.94 either way.
+    """
     keras.utils.set_random_seed(0)
     train, test = make_shapes(240, size=32, rng=0), make_shapes(64, size=32, rng=1)
     x, masks = nchw_to_nhwc(train.images), train.masks  # (240, 32, 32, 1), (240, 32, 32)
@@ -52,8 +56,8 @@ def test_pixelnet_learns_to_segment_shapes():
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)  # averaged over the N H W weighted pixels
     model.compile(optimizer=keras.optimizers.Adam(3e-3), loss=loss)
     rng = np.random.default_rng(0)
-    for _ in range(8):  # a fresh pixel sample every epoch
+    for _ in range(16):  # a fresh pixel sample every epoch
         model.fit(x, masks, sample_weight=mk.pixel_sample_weights(masks, 16, rng), batch_size=16, epochs=1, verbose=0)
     pred = np.asarray(model.predict(nchw_to_nhwc(test.images), verbose=0)).argmax(-1)  # (64, 32, 32)
     iou = mk.mean_iou(pred, test.masks, num_classes=7)
-    assert iou > 0.7, f"mean IoU {iou:.3f} on held-out shapes; expected > 0.7 after 120 steps"
+    assert iou > 0.7, f"mean IoU {iou:.3f} on held-out shapes; expected > 0.7 after 240 steps"
