@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 import shutil
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +27,12 @@ from autograder.checks import Check
 from autograder.course import load_source, source_dir
 from autograder.hidden import architectures as hidden
 from autograder.hidden.architectures import CHECKS
-from autograder.inprocess import InProcessGrade, clear_answers, grade_in_process
+from autograder.inprocess import clear_answers, grade_in_process
 from autograder.kernel import run_hidden
 from autograder.mutants import Mutant, mutants_of
 from coursepkg.models import torch as tm
+
+from tests.grading.hidden.source_cells import answer_cells, answer_source, graded, test_cells
 
 ASSIGNMENT = "architectures"
 MUTANTS = mutants_of(ASSIGNMENT)
@@ -47,50 +48,15 @@ GRADED_FUNCTION = {
 }
 
 
-@cache
-def _code_cells() -> tuple[tuple[str | None, bool, bool, str], ...]:
-    """``(grade_id, is_answer, is_test, source)`` of every code cell of the source notebook, in order."""
-    cells = []
-    for cell in load_source(ASSIGNMENT).cells:
-        if cell.cell_type != "code":
-            continue
-        meta = cell.metadata.get("nbgrader", {})
-        is_answer = bool(meta.get("solution"))
-        cells.append((meta.get("grade_id"), is_answer, bool(meta.get("grade")) and not is_answer, cell.source))
-    return tuple(cells)
 
 
-def _test_cells() -> list[str]:
-    return [grade_id for grade_id, _, is_test, _ in _code_cells() if is_test]
-
-
-def _answer_cells() -> list[str]:
-    return [grade_id for grade_id, is_answer, _, _ in _code_cells() if is_answer]
-
-
-def _close_figures(grade: InProcessGrade) -> InProcessGrade:
-    import matplotlib.pyplot as plt
-
-    plt.close("all")  # the notebook's figures
-    return grade
-
-
-@cache
-def _graded(variant: str) -> InProcessGrade:
-    """The in-process grade of ``"reference"``, ``"blank"`` or a mutant's name (each run once per session)."""
-    if variant == "reference":
-        return _close_figures(grade_in_process(ASSIGNMENT))
-    if variant == "blank":
-        return _close_figures(grade_in_process(ASSIGNMENT, blank=True))
-    mutant = next(m for m in MUTANTS if m.name == variant)
-    return _close_figures(grade_in_process(ASSIGNMENT, replace=mutant.replace))
 
 
 # --- structure --------------------------------------------------------------------------------------------
 
 
 def test_every_test_cell_has_hidden_checks_and_nothing_else():
-    assert sorted(CHECKS) == sorted(_test_cells()) == sorted(GRADED_FUNCTION)
+    assert sorted(CHECKS) == sorted(test_cells(ASSIGNMENT)) == sorted(GRADED_FUNCTION)
     for grade_id, checks in CHECKS.items():
         assert checks and all(isinstance(check, Check) for check in checks), grade_id
         assert all("coursepkg" in check.forbid for check in checks), f"{grade_id}: coursepkg must be refused"
@@ -113,7 +79,7 @@ def test_the_notebook_states_two_manually_graded_answers():
 
 
 def test_mutants_replace_answer_cells_and_every_test_cell_fails_on_one():
-    answers, tests = set(_answer_cells()), set(_test_cells())
+    answers, tests = set(answer_cells(ASSIGNMENT)), set(test_cells(ASSIGNMENT))
     assert len(MUTANTS) >= 4 and len({m.name for m in MUTANTS}) == len(MUTANTS)
     for mutant in MUTANTS:
         assert set(mutant.replace) <= answers, mutant.name
@@ -123,7 +89,7 @@ def test_mutants_replace_answer_cells_and_every_test_cell_fails_on_one():
 
 
 def test_blank_stub_keeps_signature_and_docstring():
-    source = {g: s for g, a, _, s in _code_cells() if a}["residual_block"]
+    source = answer_source(ASSIGNMENT, "residual_block")
     stubbed = clear_answers(source)
     assert "### BEGIN SOLUTION" not in stubbed and "nn.Conv2d" not in stubbed and "keras.Input" not in stubbed
     assert stubbed.startswith("def residual_block(in_channels, out_channels, stride=1):")
@@ -135,15 +101,15 @@ def test_blank_stub_keeps_signature_and_docstring():
 
 
 def test_reference_solution_passes_every_test_cell():
-    grade = _graded("reference")
-    assert set(grade.tests) == set(_test_cells())
+    grade = graded(ASSIGNMENT, "reference")
+    assert set(grade.tests) == set(test_cells(ASSIGNMENT))
     assert not grade.failed, {g: grade.tests[g].message for g in grade.failed}
     assert not grade.errors, grade.errors  # the plots and the training run too
 
 
 def test_blank_release_fails_every_test_cell():
-    grade = _graded("blank")
-    assert grade.failed == set(_test_cells()), f"test cells that pass with no answer: {set(grade.tests) - grade.failed}"
+    grade = graded(ASSIGNMENT, "blank")
+    assert grade.failed == set(test_cells(ASSIGNMENT)), f"test cells that pass with no answer: {set(grade.tests) - grade.failed}"
     assert all("NotImplementedError" in result.message for result in grade.tests.values())
     # the other cells fail only because an answer is missing, never for a reason of their own
     assert all("NotImplementedError" in error for error in grade.errors.values()), grade.errors
@@ -151,7 +117,7 @@ def test_blank_release_fails_every_test_cell():
 
 @pytest.mark.parametrize("mutant", MUTANTS, ids=[m.name for m in MUTANTS])
 def test_mutant_fails_exactly_its_cells(mutant: Mutant):
-    grade = _graded(mutant.name)
+    grade = graded(ASSIGNMENT, mutant.name)
     assert grade.failed == mutant.fails, (
         f"{mutant.name}: expected {sorted(mutant.fails)} to fail, got {sorted(grade.failed)}\n"
         + "\n".join(f"{g}: {grade.tests[g].message}" for g in sorted(grade.failed ^ mutant.fails) if g in grade.tests)
@@ -182,7 +148,7 @@ HIDDEN_ONLY = {
 @pytest.mark.parametrize("name", sorted(HIDDEN_ONLY))
 def test_hidden_block_catches_what_the_visible_tests_miss(name: str):
     grade_id, pattern = HIDDEN_ONLY[name]
-    report = _graded(name).tests[grade_id].message
+    report = graded(ASSIGNMENT, name).tests[grade_id].message
     assert report.startswith("AssertionError: ") and "hidden checks failed" in report, report
     with pytest.raises(AssertionError, match=pattern):
         raise AssertionError(report)
@@ -258,7 +224,7 @@ def small_resnet(num_classes=10, in_channels=1):
 
 
 def test_correct_torch_solutions_written_differently_pass():
-    grade = _close_figures(grade_in_process(ASSIGNMENT, replace=ALTERNATIVE_TORCH))
+    grade = grade_in_process(ASSIGNMENT, replace=ALTERNATIVE_TORCH)
     assert not grade.failed, {g: grade.tests[g].message for g in grade.failed}
     assert not grade.errors, grade.errors
 
@@ -279,8 +245,8 @@ def _keras_course(tmp_path: Path) -> Path:
 
 @pytest.mark.slow
 def test_the_keras_solution_passes_every_test_cell(tmp_path: Path):
-    grade = _close_figures(grade_in_process(ASSIGNMENT, course_dir=_keras_course(tmp_path)))
-    assert set(grade.tests) == set(_test_cells())
+    grade = grade_in_process(ASSIGNMENT, course_dir=_keras_course(tmp_path))
+    assert set(grade.tests) == set(test_cells(ASSIGNMENT))
     assert not grade.failed, {g: grade.tests[g].message for g in grade.failed}
     assert not grade.errors, grade.errors
 

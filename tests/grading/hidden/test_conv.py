@@ -10,18 +10,18 @@ the messages the checks give students for the usual mistakes.
 from __future__ import annotations
 
 import re
-from functools import cache
 from typing import Any
 
 import numpy as np
 import pytest
 
 from autograder.checks import Check
-from autograder.course import load_source
 from autograder.hidden.conv import CHECKS
-from autograder.inprocess import InProcessGrade, clear_answers, grade_in_process
+from autograder.inprocess import clear_answers
 from autograder.kernel import run_hidden
 from autograder.mutants import Mutant, mutants_of
+
+from tests.grading.hidden.source_cells import answer_cells, answer_source, graded, test_cells
 
 ASSIGNMENT = "conv"
 MUTANTS = mutants_of(ASSIGNMENT)
@@ -38,47 +38,15 @@ GRADED_FUNCTION = {
 }
 
 
-@cache
-def _code_cells() -> tuple[tuple[str | None, bool, bool, str], ...]:
-    """``(grade_id, is_answer, is_test, source)`` of every code cell of the source notebook, in order."""
-    cells = []
-    for cell in load_source(ASSIGNMENT).cells:
-        if cell.cell_type != "code":
-            continue
-        meta = cell.metadata.get("nbgrader", {})
-        is_answer = bool(meta.get("solution"))
-        cells.append((meta.get("grade_id"), is_answer, bool(meta.get("grade")) and not is_answer, cell.source))
-    return tuple(cells)
 
 
-def _test_cells() -> list[str]:
-    return [grade_id for grade_id, _, is_test, _ in _code_cells() if is_test]
-
-
-def _answer_cells() -> list[str]:
-    return [grade_id for grade_id, is_answer, _, _ in _code_cells() if is_answer]
-
-
-@cache
-def _graded(variant: str) -> InProcessGrade:
-    """The in-process grade of ``"reference"``, ``"blank"`` or a mutant's name (each run once per session)."""
-    import matplotlib.pyplot as plt
-
-    if variant == "reference":
-        grade = grade_in_process(ASSIGNMENT)
-    elif variant == "blank":
-        grade = grade_in_process(ASSIGNMENT, blank=True)
-    else:
-        grade = grade_in_process(ASSIGNMENT, replace=next(m for m in MUTANTS if m.name == variant).replace)
-    plt.close("all")  # the notebook's figures
-    return grade
 
 
 # --- structure --------------------------------------------------------------------------------------------
 
 
 def test_every_test_cell_has_hidden_checks_and_nothing_else():
-    assert sorted(CHECKS) == sorted(_test_cells())
+    assert sorted(CHECKS) == sorted(test_cells(ASSIGNMENT))
     for grade_id, checks in CHECKS.items():
         assert checks, grade_id
         assert all(isinstance(check, Check) for check in checks)
@@ -104,7 +72,7 @@ def _same_cases(a: Any, b: Any) -> bool:
 
 
 def test_mutants_replace_answer_cells_and_name_test_cells():
-    answers, tests = set(_answer_cells()), set(_test_cells())
+    answers, tests = set(answer_cells(ASSIGNMENT)), set(test_cells(ASSIGNMENT))
     assert len(MUTANTS) >= 4
     assert len({m.name for m in MUTANTS}) == len(MUTANTS)
     for mutant in MUTANTS:
@@ -115,7 +83,7 @@ def test_mutants_replace_answer_cells_and_name_test_cells():
 
 
 def test_blank_stub_keeps_signature_and_docstring():
-    source = dict((g, s) for g, a, _, s in _code_cells() if a)["pad2d"]
+    source = answer_source(ASSIGNMENT, "pad2d")
     stubbed = clear_answers(source)
     assert "### BEGIN SOLUTION" not in stubbed and "np.zeros" not in stubbed
     assert "    # YOUR CODE HERE\n    raise NotImplementedError()" in stubbed
@@ -126,15 +94,15 @@ def test_blank_stub_keeps_signature_and_docstring():
 
 
 def test_reference_solution_passes_every_test_cell():
-    grade = _graded("reference")
-    assert set(grade.tests) == set(_test_cells())
+    grade = graded(ASSIGNMENT, "reference")
+    assert set(grade.tests) == set(test_cells(ASSIGNMENT))
     assert not grade.failed, {g: grade.tests[g].message for g in grade.failed}
     assert not grade.errors, grade.errors  # the plots and the other cells run too
 
 
 def test_blank_release_fails_every_test_cell():
-    grade = _graded("blank")
-    assert grade.failed == set(_test_cells()), f"test cells that pass with no answer: {set(grade.tests) - grade.failed}"
+    grade = graded(ASSIGNMENT, "blank")
+    assert grade.failed == set(test_cells(ASSIGNMENT)), f"test cells that pass with no answer: {set(grade.tests) - grade.failed}"
     assert all("NotImplementedError" in result.message for result in grade.tests.values())
     # the other cells fail only because an answer is missing, never for a reason of their own
     assert all("NotImplementedError" in error for error in grade.errors.values()), grade.errors
@@ -142,7 +110,7 @@ def test_blank_release_fails_every_test_cell():
 
 @pytest.mark.parametrize("mutant", MUTANTS, ids=[m.name for m in MUTANTS])
 def test_mutant_fails_exactly_its_cells(mutant: Mutant):
-    grade = _graded(mutant.name)
+    grade = graded(ASSIGNMENT, mutant.name)
     assert grade.failed == mutant.fails, (
         f"{mutant.name}: expected {sorted(mutant.fails)} to fail, got {sorted(grade.failed)}\n"
         + "\n".join(f"{g}: {grade.tests[g].message}" for g in sorted(grade.failed ^ mutant.fails) if g in grade.tests)
@@ -171,7 +139,7 @@ HIDDEN_ONLY = {
 @pytest.mark.parametrize("name", sorted(HIDDEN_ONLY))
 def test_hidden_block_catches_what_the_visible_tests_miss(name: str):
     grade_id, pattern = HIDDEN_ONLY[name]
-    report = _graded(name).tests[grade_id].message
+    report = graded(ASSIGNMENT, name).tests[grade_id].message
     assert report.startswith("AssertionError: 1 of 1 hidden checks failed"), report
     with pytest.raises(AssertionError, match=pattern):
         raise AssertionError(report)

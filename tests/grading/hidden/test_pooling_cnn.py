@@ -21,11 +21,12 @@ import numpy as np
 import pytest
 
 from autograder.checks import Call, Check, Outcome
-from autograder.course import load_source
 from autograder.hidden.pooling_cnn import CHECKS, REQUIRED_ACCURACY, TIME_BUDGET
 from autograder.inprocess import InProcessGrade, clear_answers, grade_in_process
 from autograder.kernel import judge_case, run_hidden
 from autograder.mutants import Mutant, mutants_of
+
+from tests.grading.hidden.source_cells import answer_cells, answer_source, graded, test_cells
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -93,49 +94,21 @@ def _one_torch_thread():
     torch.set_num_threads(before)
 
 
-@cache
-def _code_cells() -> tuple[tuple[str | None, bool, bool, str], ...]:
-    """``(grade_id, is_answer, is_test, source)`` of every code cell of the source notebook, in order."""
-    cells = []
-    for cell in load_source(ASSIGNMENT).cells:
-        if cell.cell_type != "code":
-            continue
-        meta = cell.metadata.get("nbgrader", {})
-        is_answer = bool(meta.get("solution"))
-        cells.append((meta.get("grade_id"), is_answer, bool(meta.get("grade")) and not is_answer, cell.source))
-    return tuple(cells)
-
-
-def _test_cells() -> list[str]:
-    return [grade_id for grade_id, _, is_test, _ in _code_cells() if is_test]
-
-
-def _answer_cells() -> list[str]:
-    return [grade_id for grade_id, is_answer, _, _ in _code_cells() if is_answer]
 
 
 @cache
 def _graded(variant: str) -> InProcessGrade:
-    """The in-process grade of ``"reference"``, ``"blank"``, an alternative solution or a mutant (once each)."""
-    import matplotlib.pyplot as plt
-
-    if variant == "reference":
-        grade = grade_in_process(ASSIGNMENT)
-    elif variant == "blank":
-        grade = grade_in_process(ASSIGNMENT, blank=True)
-    elif variant in ALTERNATIVES:
-        grade = grade_in_process(ASSIGNMENT, replace={"train_digit_classifier": ALTERNATIVES[variant]})
-    else:
-        grade = grade_in_process(ASSIGNMENT, replace=next(m for m in MUTANTS if m.name == variant).replace)
-    plt.close("all")  # the notebook's figures
-    return grade
+    """The in-process grade of an alternative solution (once each), or of ``source_cells.graded``'s variants."""
+    if variant in ALTERNATIVES:
+        return grade_in_process(ASSIGNMENT, replace={"train_digit_classifier": ALTERNATIVES[variant]})
+    return graded(ASSIGNMENT, variant)
 
 
 # --- structure --------------------------------------------------------------------------------------------
 
 
 def test_every_test_cell_has_hidden_checks_and_nothing_else():
-    assert sorted(CHECKS) == sorted(_test_cells()) == sorted(GRADED_FUNCTION)
+    assert sorted(CHECKS) == sorted(test_cells(ASSIGNMENT)) == sorted(GRADED_FUNCTION)
     for grade_id, checks in CHECKS.items():
         assert checks and all(isinstance(check, Check) for check in checks), grade_id
         from_scratch = grade_id != "test_digit_classifier"
@@ -181,7 +154,7 @@ def test_the_grader_uses_data_the_notebook_never_sees():
 
 
 def test_mutants_replace_answer_cells_and_name_test_cells():
-    answers, tests = set(_answer_cells()), set(_test_cells())
+    answers, tests = set(answer_cells(ASSIGNMENT)), set(test_cells(ASSIGNMENT))
     assert len(MUTANTS) >= 4
     assert len({m.name for m in MUTANTS}) == len(MUTANTS)
     for mutant in MUTANTS:
@@ -192,7 +165,7 @@ def test_mutants_replace_answer_cells_and_name_test_cells():
 
 
 def test_blank_stub_keeps_signature_and_docstring():
-    source = dict((g, s) for g, a, _, s in _code_cells() if a)["max_pool2d_backward"]
+    source = answer_source(ASSIGNMENT, "max_pool2d_backward")
     stubbed = clear_answers(source)
     assert "### BEGIN SOLUTION" not in stubbed and "argmax" not in stubbed.split('"""')[-1]
     assert "    # YOUR CODE HERE\n    raise NotImplementedError()" in stubbed
@@ -205,7 +178,7 @@ def test_blank_stub_keeps_signature_and_docstring():
 
 def test_reference_solution_passes_every_test_cell():
     grade = _graded("reference")
-    assert set(grade.tests) == set(_test_cells())
+    assert set(grade.tests) == set(test_cells(ASSIGNMENT))
     assert not grade.failed, {g: grade.tests[g].message for g in grade.failed}
     assert not grade.errors, grade.errors  # the plots and the other cells run too
 
@@ -224,7 +197,7 @@ def test_both_frameworks_pass_the_training_check_with_a_margin(solution: str | N
     from autograder.operations import forward
 
     namespace: dict[str, Any] = {}
-    source = solution or dict((g, s) for g, a, _, s in _code_cells() if a)["train_digit_classifier"]
+    source = solution or answer_source(ASSIGNMENT, "train_digit_classifier")
     exec(compile(source, "<train_digit_classifier>", "exec"), namespace)  # noqa: S102 - the course's own code
     case = CHECKS["test_digit_classifier"][0].cases()[0]
     for seed in (0, 1):
@@ -235,7 +208,7 @@ def test_both_frameworks_pass_the_training_check_with_a_margin(solution: str | N
 
 def test_blank_release_fails_every_test_cell():
     grade = _graded("blank")
-    assert grade.failed == set(_test_cells()), f"test cells that pass with no answer: {set(grade.tests) - grade.failed}"
+    assert grade.failed == set(test_cells(ASSIGNMENT)), f"test cells that pass with no answer: {set(grade.tests) - grade.failed}"
     assert all("NotImplementedError" in result.message for result in grade.tests.values())
     # the other cells fail only because an answer is missing, never for a reason of their own
     assert all("NotImplementedError" in error for error in grade.errors.values()), grade.errors

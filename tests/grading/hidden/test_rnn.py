@@ -21,12 +21,14 @@ import numpy as np
 import pytest
 
 from autograder.checks import FROM_SCRATCH, Check
-from autograder.course import load_source, source_dir
+from autograder.course import source_dir
 from autograder.hidden import rnn as hidden_rnn
 from autograder.hidden.rnn import CHECKS
-from autograder.inprocess import InProcessGrade, clear_answers, grade_in_process
+from autograder.inprocess import clear_answers
 from autograder.kernel import run_hidden
 from autograder.mutants import Mutant, mutants_of
+
+from tests.grading.hidden.source_cells import answer_cells, answer_source, code_cells, graded, test_cells
 
 ASSIGNMENT = "rnn"
 MUTANTS = mutants_of(ASSIGNMENT)
@@ -45,35 +47,16 @@ GRADED_FUNCTION = {
 }
 
 
-@cache
-def _code_cells() -> tuple[tuple[str | None, bool, bool, str], ...]:
-    """``(grade_id, is_answer, is_test, source)`` of every code cell of the source notebook, in order."""
-    cells = []
-    for cell in load_source(ASSIGNMENT).cells:
-        if cell.cell_type != "code":
-            continue
-        meta = cell.metadata.get("nbgrader", {})
-        is_answer = bool(meta.get("solution"))
-        cells.append((meta.get("grade_id"), is_answer, bool(meta.get("grade")) and not is_answer, cell.source))
-    return tuple(cells)
-
-
-def _test_cells() -> list[str]:
-    return [grade_id for grade_id, _, is_test, _ in _code_cells() if is_test]
-
-
-def _answer_cells() -> list[str]:
-    return [grade_id for grade_id, is_answer, _, _ in _code_cells() if is_answer]
 
 
 def _namespace(replace: dict[str, str] | None = None) -> dict[str, Any]:
     """What a submission defines: the setup cell (imports, ``sigmoid``) and the answer cells, nothing else."""
     replace = replace or {}
     namespace: dict[str, Any] = {"__name__": "__main__"}
-    setup = _code_cells()[0][3]
+    setup = code_cells(ASSIGNMENT)[0][3]
     assert "def sigmoid" in setup, "the first code cell of rnn.md is expected to be the setup cell"
     exec(compile(setup, "<setup>", "exec"), namespace)  # noqa: S102 - the course's own code
-    for grade_id, is_answer, _, source in _code_cells():
+    for grade_id, is_answer, _, source in code_cells(ASSIGNMENT):
         if is_answer:
             exec(compile(replace.get(grade_id, source), f"<{grade_id}>", "exec"), namespace)  # noqa: S102
     return namespace
@@ -105,19 +88,6 @@ def _mutant(name: str) -> Mutant:
     return next(m for m in MUTANTS if m.name == name)
 
 
-@cache
-def _graded(variant: str) -> InProcessGrade:
-    """The in-process grade of ``"reference"``, ``"blank"`` or a mutant's name (each run once per session)."""
-    import matplotlib.pyplot as plt
-
-    if variant == "reference":
-        grade = grade_in_process(ASSIGNMENT)
-    elif variant == "blank":
-        grade = grade_in_process(ASSIGNMENT, blank=True)
-    else:
-        grade = grade_in_process(ASSIGNMENT, replace=_mutant(variant).replace)
-    plt.close("all")  # the notebook's figures
-    return grade
 
 
 def _hidden(cell: str, **functions: Any):
@@ -128,7 +98,7 @@ def _hidden(cell: str, **functions: Any):
 
 
 def test_every_test_cell_has_hidden_checks_and_nothing_else():
-    assert sorted(CHECKS) == sorted(_test_cells())
+    assert sorted(CHECKS) == sorted(test_cells(ASSIGNMENT))
     for grade_id, checks in CHECKS.items():
         assert checks and all(isinstance(check, Check) for check in checks), grade_id
         if grade_id == TRAINING:  # a framework task: the course's own builders and fit are off limits
@@ -189,7 +159,7 @@ def test_the_held_out_sequences_are_private_and_balanced():
 
 
 def test_mutants_replace_answer_cells_and_name_test_cells():
-    answers, tests = set(_answer_cells()), set(_test_cells())
+    answers, tests = set(answer_cells(ASSIGNMENT)), set(test_cells(ASSIGNMENT))
     assert len(MUTANTS) >= 4
     assert len({m.name for m in MUTANTS}) == len(MUTANTS)
     for mutant in MUTANTS:
@@ -202,7 +172,7 @@ def test_mutants_replace_answer_cells_and_name_test_cells():
 
 
 def test_blank_stub_keeps_signature_and_docstring():
-    source = dict((g, s) for g, a, _, s in _code_cells() if a)["lstm_step"]
+    source = answer_source(ASSIGNMENT, "lstm_step")
     stubbed = clear_answers(source)
     assert "### BEGIN SOLUTION" not in stubbed and "sigmoid(" not in stubbed
     assert "    # YOUR CODE HERE\n    raise NotImplementedError()" in stubbed
@@ -211,7 +181,7 @@ def test_blank_stub_keeps_signature_and_docstring():
 
 
 def test_every_test_cell_ends_with_its_own_hidden_block():
-    for grade_id, _, is_test, source in _code_cells():
+    for grade_id, _, is_test, source in code_cells(ASSIGNMENT):
         if is_test:
             assert source.rstrip().endswith(
                 "### BEGIN HIDDEN TESTS\nfrom autograder.kernel import run_hidden\n"
@@ -304,15 +274,15 @@ def test_the_report_names_the_mistake(name: str):
 
 
 def test_reference_solution_passes_every_test_cell():
-    grade = _graded("reference")
-    assert set(grade.tests) == set(_test_cells())
+    grade = graded(ASSIGNMENT, "reference")
+    assert set(grade.tests) == set(test_cells(ASSIGNMENT))
     assert not grade.failed, {g: grade.tests[g].message for g in grade.failed}
     assert not grade.errors, grade.errors  # the plots, the gradient check and the training cell run too
 
 
 def test_blank_release_fails_every_test_cell():
-    grade = _graded("blank")
-    assert grade.failed == set(_test_cells()), f"test cells that pass with no answer: {set(grade.tests) - grade.failed}"
+    grade = graded(ASSIGNMENT, "blank")
+    assert grade.failed == set(test_cells(ASSIGNMENT)), f"test cells that pass with no answer: {set(grade.tests) - grade.failed}"
     for cell, result in grade.tests.items():
         if cell == TRAINING:  # its visible test reads what the (failing) training cell above would have made
             assert "val_logits is not defined" in result.message and "NotImplementedError" in result.message
@@ -330,7 +300,7 @@ HIDDEN_ONLY = ("lstm-calls-reference", "gru-calls-torch", "numgrad-one-sided", "
 @pytest.mark.slow
 @pytest.mark.parametrize("mutant", MUTANTS, ids=[m.name for m in MUTANTS])
 def test_mutant_fails_exactly_its_cells_in_the_notebook(mutant: Mutant):
-    grade = _graded(mutant.name)
+    grade = graded(ASSIGNMENT, mutant.name)
     assert grade.failed == mutant.fails, (
         f"{mutant.name}: expected {sorted(mutant.fails)} to fail, got {sorted(grade.failed)}\n"
         + "\n".join(f"{g}: {grade.tests[g].message}" for g in sorted(grade.failed ^ mutant.fails) if g in grade.tests)
