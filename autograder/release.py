@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder import hygiene
-from autograder.course import COURSE_DIR, REPO_ROOT, build_source, load_source, source_dir
+from autograder.course import COURSE_DIR, REPO_ROOT, build_source, load_source
 
 __all__ = ["ReleaseError", "ReleaseReport", "nbgrader", "release", "validate_release"]
 
