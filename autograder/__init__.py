@@ -11,11 +11,14 @@ The pieces, one idea per module:
 - :mod:`autograder.release`, :mod:`autograder.hygiene`, :mod:`autograder.solutions`, :mod:`autograder.verify`:
   releasing and proving an assignment;
 - :mod:`autograder.intake` and :mod:`autograder.tamper`: a handed-in file turned into a safe grading plan;
-- :mod:`autograder.sandbox` and :mod:`autograder.runner`: the student's process, under bubblewrap;
+- :mod:`autograder.sandbox` and :mod:`autograder.runner`: the student's process, under bubblewrap
+  (:mod:`autograder.bwrap` lays the sandbox out);
+- :mod:`autograder.forkserver` and :mod:`autograder.zygote`: student processes forked from a warm sandbox
+  that imported the frameworks once; :mod:`autograder.pool`: a grading worker's supply of them;
 - :mod:`autograder.bundle`, :mod:`autograder.grading`, :mod:`autograder.grade`: grading one submission and
   a batch (local pool or Dask);
-- :mod:`autograder.gradebook`, :mod:`autograder.export`, :mod:`autograder.feedback`: nbgrader's gradebook,
-  the grading log, CSV exports and the students' pages;
+- :mod:`autograder.gradebook`, :mod:`autograder.gradelog`, :mod:`autograder.export`, :mod:`autograder.feedback`:
+  nbgrader's gradebook, the grading log, CSV exports and the students' pages;
 - :mod:`autograder.cli`: the ``autograder`` command.
 """
 

@@ -10,6 +10,7 @@ with it.
 from __future__ import annotations
 
 import hashlib
+import importlib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -23,7 +24,7 @@ from autograder.kernel import hidden_checks
 
 __all__ = ["CheckPlan", "TestBundle", "TestCell", "load_bundle"]
 
-_JUDGING_CODE = ("checks.py", "kernel.py", "probe.py", "operations.py", "bundle.py")
+_JUDGING_CODE = ("checks.py", "kernel.py", "probe.py", "operations.py", "bundle.py", "runner.py")
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,8 @@ class TestBundle:
     written: dict[str, float]
     sha256: str
     secret: dict[str, str]
+    seed: int
+    """The assignment's seed (``SEED`` of its hidden module): the student's process is seeded with it."""
 
     @property
     def max_score(self) -> float:
@@ -99,4 +102,17 @@ def load_bundle(assignment: str, course_dir: Path = COURSE_DIR) -> TestBundle:
             raise ValueError(f"{assignment}: test cell {meta['grade_id']!r} has no hidden checks to grade it by")
         cells[meta["grade_id"]] = TestCell(meta["grade_id"], float(meta["points"]), tuple(plans))
     secret = instructor_text(source, _hidden_files(assignment))
-    return TestBundle(assignment, course_dir, source, cells, written, _digest(assignment, course_dir), secret)
+    digest = _digest(assignment, course_dir)
+    return TestBundle(assignment, course_dir, source, cells, written, digest, secret, assignment_seed(assignment))
+
+
+def assignment_seed(assignment: str) -> int:
+    """``SEED`` of the assignment's hidden module: what the grader seeds the student's process with."""
+    module = importlib.import_module(f"autograder.hidden.{assignment}")
+    seed = getattr(module, "SEED", None)
+    if type(seed) is not int or not 0 <= seed < 2**32:
+        raise ValueError(
+            f"autograder.hidden.{assignment} must define SEED, an int in [0, 2**32): the seed of the student's "
+            f"process, documented in the assignment. Found: SEED={seed!r}"
+        )
+    return seed

@@ -109,16 +109,28 @@ def submission_digest(folder: Path, assignment: str) -> str:
 _POOLS: dict[tuple[Any, ...], Any] = {}
 
 
+def _close_pools() -> None:
+    """Stop this worker's warm sandboxes and fork servers and delete their folders."""
+    while _POOLS:
+        _POOLS.popitem()[1].close()
+
+
 def _worker_grade(assignment: str, student: str, folder: str, course_dir: str, options: GradingOptions) -> GradedSubmission:
     """Runs in a worker process (local pool or Dask): a warm sandbox from this worker's pool, one submission."""
-    from autograder.sandbox import WarmPool
+    from autograder.pool import WarmPool
 
     bundle = load_bundle(assignment, Path(course_dir))
     modules = warm_modules(bundle) if options.warm else ()
-    key = (modules, options.limits, options.unsafe_no_sandbox)
+    key = (modules, options.limits, options.unsafe_no_sandbox, options.forkserver)
     pool = _POOLS.get(key)
     if pool is None:
-        pool = _POOLS[key] = WarmPool(modules, limits=options.limits, unsafe_no_sandbox=options.unsafe_no_sandbox)
+        if not _POOLS:  # a pool worker skips atexit; multiprocessing's own finalizers still run at its exit
+            from multiprocessing import util
+
+            util.Finalize(None, _close_pools, exitpriority=10)
+        pool = _POOLS[key] = WarmPool(
+            modules, limits=options.limits, unsafe_no_sandbox=options.unsafe_no_sandbox, forkserver=options.forkserver,
+        )
     return grade_submission(
         assignment, student, Path(folder), course_dir=Path(course_dir), options=options, sandbox_factory=pool.take,
     )
@@ -184,7 +196,7 @@ def grade_all(
     submissions = submissions or course_dir / "submitted"
     db_url = db_url or default_db_url(course_dir)
     bundle = load_bundle(assignment, course_dir)
-    seed = int(getattr(__import__(f"autograder.hidden.{assignment}", fromlist=["SEED"]), "SEED", 0))
+    seed = bundle.seed
     report = BatchReport(assignment, max_score=bundle.max_score)
     chosen = set(students) if students is not None else None
     todo = [(student, folder) for student, folder in discover(submissions, assignment)

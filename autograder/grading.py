@@ -27,7 +27,8 @@ from autograder import __version__
 from autograder.bundle import TestBundle, TestCell, load_bundle
 from autograder.course import COURSE_DIR, source_dir
 from autograder.kernel import judge_case
-from autograder.sandbox import Limits, Sandbox, SandboxLost
+from autograder.forkserver import ForkServerError
+from autograder.sandbox import Limits, Sandbox, SandboxError, SandboxLost
 
 __all__ = ["CellGrade", "GradedSubmission", "GradingOptions", "grade_submission", "warm_modules"]
 
@@ -42,6 +43,7 @@ class GradingOptions:
     unsafe_no_sandbox: bool = False
     submission_seconds: float = 900.0
     warm: bool = True
+    forkserver: bool | None = None  # fork students' processes from a warm server: None means where one can run
 
 
 @dataclass(frozen=True)
@@ -78,10 +80,26 @@ class GradedSubmission:
 
 
 def warm_modules(bundle: TestBundle) -> tuple[str, ...]:
-    """The frameworks the assignment's source imports: worth importing before the student's code runs."""
-    text = "\n".join(cell.source for cell in bundle.source.cells if cell.cell_type == "code")
-    modules = [name for name, needle in (("torch", "torch"), ("tensorflow", "keras")) if needle in text]
-    return tuple(modules)
+    """The modules the assignment's source imports (``numpy``, ``torch.nn``, ``tensorflow``...), in order: worth
+    importing before the student's code runs, once per worker with a fork server. Lines of IPython magics
+    and shell escapes are skipped; a cell that still does not parse is skipped."""
+    import ast
+
+    modules: dict[str, None] = {}
+    for cell in bundle.source.cells:
+        if cell.cell_type != "code":
+            continue
+        lines = [line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!"))]
+        try:
+            tree = ast.parse("\n".join(lines))
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                modules.update(dict.fromkeys(alias.name for alias in node.names))
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module and node.module != "__future__":
+                modules.update(dict.fromkeys([node.module]))
+    return tuple(name for name in modules if name.split(".")[0] != "autograder")  # the grader's, never inside
 
 
 def _stage_files(bundle: TestBundle, submission: Path, into: Path) -> None:
@@ -103,23 +121,29 @@ class _Session:
     def __init__(self, sandbox: Sandbox, options: GradingOptions, notes: list[str]):
         self.sandbox, self.options, self.notes = sandbox, options, notes
         self.replay: list[tuple[str, str]] = []
+        self.broken: str | None = None  # why the runner cannot be restarted: every later step is lost with it
 
     def recover(self, why: str) -> bool:
-        """Restart the runner and replay the cells that ran; ``False`` if that fails too."""
+        """Restart the runner and replay the cells that ran; ``False`` (and :attr:`broken`) if that fails too."""
         self.notes.append(why)
         try:
             self.sandbox.restart()
             for source, cell in self.replay:
                 result = self.sandbox.exec(source, cell)
                 if result.status in ("timeout", "died"):
-                    self.notes.append(f"replaying cell {cell} after a restart failed: {result.error}")
-                    return False
+                    self.broken = f"replaying cell {cell} after a restart failed: {result.error}"
+                    break
         except SandboxLost as lost:
-            self.notes.append(f"the runner could not be restarted: {lost.reason}")
-            return False
-        return True
+            self.broken = f"the runner could not be restarted: {lost.reason}"
+        except (SandboxError, ForkServerError) as error:
+            self.broken = f"the runner could not be restarted: {error}"
+        if self.broken is not None:
+            self.notes.append(self.broken)
+        return self.broken is None
 
     def run_code(self, source: str, cell: str) -> None:
+        if self.broken is not None:
+            return
         result = self.sandbox.exec(source, cell)
         if result.status in ("timeout", "died"):
             self.recover(f"cell {cell}: {result.error} The cells before it were replayed; this one was skipped.")
@@ -129,6 +153,8 @@ class _Session:
         self.replay.append((source, cell))
 
     def judge_cell(self, cell: TestCell) -> CellGrade:
+        if self.broken is not None:
+            return CellGrade(cell.grade_id, 0.0, cell.points, self.broken)
         for plan in cell.checks:
             for case, calls in zip(plan.cases, plan.calls):
                 try:
@@ -160,7 +186,7 @@ def grade_submission(
     """Grade ``submission`` (the folder ``submitted/<student>/<id>/``) and return plain results.
 
     ``sandbox_factory(files) -> Sandbox`` lets a worker hand out pre-warmed sandboxes
-    (:class:`autograder.sandbox.WarmPool.take`); by default a fresh one is started.
+    (:meth:`autograder.pool.WarmPool.take`); by default a fresh one is started.
     """
     import hashlib
 
@@ -199,6 +225,10 @@ def grade_submission(
         session = _Session(sandbox, options, notes)
         if options.warm and (modules := warm_modules(bundle)):
             sandbox.warm(modules)
+        try:
+            sandbox.seed(bundle.seed)
+        except SandboxLost as lost:
+            session.recover(f"seeding the submission's process failed: {lost.reason} It was restarted.")
         deadline = start + options.submission_seconds
         for step in intake.plan:
             if time.perf_counter() > deadline:

@@ -16,6 +16,8 @@ Requests (``id`` is echoed back; the sandbox drops any line whose id is not the 
         -> {"id", "outcomes": [wire Outcome, ...]}
     {"id": "...", "op": "warm", "modules": ["torch", "tensorflow"]}
         -> {"id", "imported": {"torch": 1.7}, "failed": {"tensorflow": "ModuleNotFoundError: ..."}}
+    {"id": "...", "op": "seed", "seed": 20261101}
+        -> {"id", "seeded": ["random", "numpy", "torch"]}   (torch and TensorFlow only if already imported)
     {"id": "...", "op": "bye"}
         -> {"id"}, then the process exits
 
@@ -466,9 +468,27 @@ class _Runner:
         self.capture.settle()
         return {"imported": imported, "failed": failed}
 
+    def seed(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        """Seed the generators a notebook draws from without seeding them itself (before its first cell)."""
+        import random
+
+        import numpy as np
+
+        seed = int(request["seed"])
+        random.seed(seed)
+        np.random.seed(seed)
+        seeded = ["random", "numpy"]
+        if "torch" in sys.modules:
+            sys.modules["torch"].manual_seed(seed)
+            seeded.append("torch")
+        if "tensorflow" in sys.modules:
+            sys.modules["tensorflow"].random.set_seed(seed)
+            seeded.append("tensorflow")
+        return {"seeded": seeded}
+
     def serve(self) -> None:
         self.send({"id": "hello", "pid": self.pid})
-        handlers = {"exec": self.exec, "probe": self.probe, "warm": self.warm}
+        handlers = {"exec": self.exec, "probe": self.probe, "warm": self.warm, "seed": self.seed}
         while True:
             line = self.requests.readline()
             if not line:

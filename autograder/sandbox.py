@@ -1,10 +1,12 @@
 """Run a submission's code in a bubblewrap sandbox and talk to it over :mod:`autograder.runner`'s protocol.
 
-A :class:`Sandbox` is one student process: a fresh Python running ``autograder.runner`` under ``bwrap`` with
-no network, a read-only view of only what Python needs (``/usr``, the Python installation, the virtual
-environment, :mod:`coursepkg`, and the generic modules the runner is made of: ``checks``, ``probe``,
-``operations``, ``runner``), a private writable folder
-holding the submission's files as its home and working directory, and private ``/tmp``, ``/dev``, ``/proc``.
+A :class:`Sandbox` is one student process: a fresh Python running ``autograder.runner`` under ``bwrap``
+(laid out by :func:`autograder.bwrap.sandbox_args`), or one forked from a warm
+:class:`autograder.forkserver.ForkServer` that imported the frameworks once. Either way it has no network, a
+read-only view of only what Python needs (``/usr``, the Python installation, the virtual environment,
+:mod:`coursepkg`, and the generic modules the runner is made of: ``checks``, ``probe``, ``operations``,
+``runner``, ``zygote``), a private writable folder holding the submission's files as its home and working
+directory, and private ``/tmp``, ``/dev``, ``/proc``.
 The repository, the hidden tests, the mutants, the course's sources and gradebook and every other student's
 folder do not exist inside. As root, the process runs as a user id of its own (leased per sandbox), without
 capabilities, so that ``RLIMIT_NPROC`` bounds a fork bomb; the resource limits of :class:`Limits` are set
@@ -24,7 +26,6 @@ Example
 
 from __future__ import annotations
 
-import fcntl
 import functools
 import json
 import os
@@ -45,7 +46,11 @@ from typing import Any, Literal
 
 import numpy as np
 
+from autograder.bwrap import CAPABILITIES, EXCHANGE, HOME, UidLease, drop_root, sandbox_args
+from autograder.bwrap import probe_bwrap as _probe_bwrap
+from autograder.bwrap import write_accounts
 from autograder.checks import Call, Outcome
+from autograder.forkserver import ForkServer
 from autograder.runner import ARRAY_NAME, decode_outcome, encode_call
 
 __all__ = [
@@ -55,20 +60,21 @@ __all__ = [
     "SandboxError",
     "SandboxLost",
     "SandboxUnavailable",
-    "WarmPool",
     "sandbox_available",
 ]
 
 KiB, MiB, GiB = 1 << 10, 1 << 20, 1 << 30
-HOME = "/home/student"  # the submission's folder, as the student's code sees it
-EXCHANGE = "/run/io"  # where arrays cross the boundary
-RUNNER_MODULES = ("__init__.py", "checks.py", "probe.py", "operations.py", "runner.py")
 MAX_LINE = 64 * MiB  # longest response line accepted
 WATCH_INTERVAL = 0.25  # seconds between memory checks while a request runs
 INSTALL_HINT = (
     "Install bubblewrap (`apt-get install bubblewrap`), or pass unsafe_no_sandbox=True "
     "(`--unsafe-no-sandbox`) to run submissions WITHOUT isolation."
 )
+
+
+def sandbox_available() -> bool:
+    """Whether bubblewrap can isolate a process on this machine (runs it once to see)."""
+    return _probe_bwrap() is None
 
 
 class SandboxError(RuntimeError):
@@ -151,101 +157,6 @@ class CellResult:
     @property
     def ok(self) -> bool:
         return self.status == "ok"
-
-
-# ------------------------------------------------------------------------------------ availability
-def _namespace_flags() -> list[str]:
-    """Every namespace bwrap can unshare. As root, not the user namespace: it would map the sandbox to
-    uid 0, for which the kernel never enforces ``RLIMIT_NPROC``; the process drops to a uid of its own."""
-    if os.geteuid() == 0:
-        return ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
-    return ["--unshare-all"]
-
-
-def _system_mounts() -> list[str]:
-    args = ["--ro-bind", "/usr", "/usr"]
-    for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
-        path = Path("/") / name
-        if path.is_symlink():
-            args += ["--symlink", os.readlink(path), str(path)]
-        elif path.is_dir():
-            args += ["--ro-bind", str(path), str(path)]
-    args += ["--perms", "0755", "--dir", "/etc"]
-    for name in ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "localtime", "fonts", "mime.types"):
-        args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
-    return args
-
-
-# As root, bwrap keeps only what setpriv needs to become the sandbox's user and drop everything else.
-_CAPABILITIES = ("--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID")
-_CAPABILITIES += ("--cap-add", "CAP_SETPCAP")  # setpriv needs it to empty the bounding set
-
-
-def _drop_root(uid: int) -> list[str]:
-    """The command prefix that turns the sandbox's root into ``uid``, with no capabilities left."""
-    return [
-        "setpriv",
-        f"--reuid={uid}",
-        f"--regid={uid}",
-        "--clear-groups",
-        "--inh-caps=-all",
-        "--bounding-set=-all",
-        "--no-new-privs",
-        "--",
-    ]
-
-
-@functools.cache
-def _probe_bwrap() -> str | None:
-    """``None`` if a sandbox can be made here, else why not (cached: asked once per process)."""
-    bwrap = shutil.which("bwrap")
-    if bwrap is None:
-        return "bubblewrap (bwrap) is not installed."
-    if os.geteuid() == 0 and shutil.which("setpriv") is None:
-        return "setpriv (util-linux) is missing, so the sandbox could not drop root."
-    command = [bwrap, *_namespace_flags(), "--die-with-parent", *_system_mounts(), "--proc", "/proc", "--dev", "/dev"]
-    if os.geteuid() == 0:  # the whole way down: a user id of its own, no capabilities
-        command += [*_CAPABILITIES, "--", *_drop_root(_UidLease.BASE)]
-    try:
-        done = subprocess.run([*command, "true"], capture_output=True, timeout=30, check=False)
-    except (OSError, subprocess.TimeoutExpired) as error:
-        return f"bwrap could not be run: {error}"
-    if done.returncode != 0:
-        return f"bwrap is installed but cannot create a sandbox here: {done.stderr.decode(errors='replace').strip()}"
-    return None
-
-
-def sandbox_available() -> bool:
-    """Whether bubblewrap can isolate a process on this machine (runs it once to see)."""
-    return _probe_bwrap() is None
-
-
-# ------------------------------------------------------------------------------------------ user ids
-class _UidLease:
-    """A user id no other live sandbox uses, held by an ``flock`` (released when the holder dies)."""
-
-    BASE, SLOTS = 2_100_000_000, 100_000
-
-    def __init__(self) -> None:
-        folder = Path(tempfile.gettempdir()) / "autograder-sandbox-uids"
-        folder.mkdir(mode=0o700, exist_ok=True)
-        start = secrets.randbelow(self.SLOTS)
-        for step in range(self.SLOTS):
-            slot = (start + step) % self.SLOTS
-            fd = os.open(folder / str(slot), os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                os.close(fd)
-                continue
-            self.uid, self._fd = self.BASE + slot, fd
-            return
-        raise SandboxError("no free sandbox user id (every slot is taken)")
-
-    def release(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
 
 
 # --------------------------------------------------------------------------------------------- files
@@ -373,7 +284,7 @@ def _proportional_bytes(processes: Sequence[Any]) -> int:
     return total
 
 
-def _finalize(state: dict[str, Any], base: Path, lease: _UidLease | None) -> None:
+def _finalize(state: dict[str, Any], base: Path, lease: UidLease | None) -> None:
     process = state.get("process")
     if process is not None:
         _kill_tree(process)
@@ -403,6 +314,11 @@ class Sandbox:
         :class:`SandboxUnavailable`.
     env : mapping, optional
         Extra environment variables for the student's process (``OMP_NUM_THREADS``, say).
+    forkserver : ForkServer, optional
+        Fork the student's process (and every restart) from this warm server
+        (:class:`autograder.forkserver.ForkServer`) instead of starting Python afresh: what the server
+        imported is already there, and the process is isolated as a fresh one is. Needs the sandbox (not
+        ``unsafe_no_sandbox``) and root.
 
     Raises
     ------
@@ -417,6 +333,7 @@ class Sandbox:
         limits: Limits | None = None,
         unsafe_no_sandbox: bool = False,
         env: Mapping[str, str] | None = None,
+        forkserver: ForkServer | None = None,
     ):
         self.limits = Limits() if limits is None else limits
         if not isinstance(self.limits, Limits):
@@ -425,8 +342,12 @@ class Sandbox:
         if self._sandboxed and (problem := _probe_bwrap()) is not None:
             raise SandboxUnavailable(f"{problem} {INSTALL_HINT}")
         self._extra_env = dict(env or {})
-        self._lease = _UidLease() if self._sandboxed and os.geteuid() == 0 else None
-        self._base = Path(tempfile.mkdtemp(prefix="autograder-sandbox-"))
+        self._lease = UidLease() if self._sandboxed and os.geteuid() == 0 else None
+        if forkserver is not None and self._lease is None:
+            raise SandboxError("a fork server needs the sandbox and root; drop forkserver= or unsafe_no_sandbox")
+        self._forkserver = forkserver
+        self._base = forkserver.new_slot() if forkserver else Path(tempfile.mkdtemp(prefix="autograder-sandbox-"))
+        self._log = forkserver.log if forkserver else self._base / "runner.log"
         self._work, self._exchange = self._base / "work", self._base / "io"
         self._state: dict[str, Any] = {"process": None}
         self._finalizer = weakref.finalize(self, _finalize, self._state, self._base, self._lease)
@@ -435,6 +356,7 @@ class Sandbox:
             if self._lease is not None:
                 os.chown(folder, self._lease.uid, self._lease.uid)
         self._warmed: list[str] = []
+        self._seed: int | None = None
         self.last_wall_seconds = 0.0
         """Wall time of the last request, measured here: unlike ``Outcome.seconds``, the student cannot fake it."""
         self._touched = False  # whether student code has run in this sandbox
@@ -556,7 +478,7 @@ class Sandbox:
         """Import ``modules`` in the student's process before any student code runs (a framework, say).
 
         Returns, per module, the seconds its import took or the ``"ExcType: message"`` of its failure. With
-        ``wait=False`` the request is only sent; the next request (or :meth:`WarmPool.take`) collects it,
+        ``wait=False`` the request is only sent; the next request (or :meth:`autograder.pool.WarmPool.take`) collects it,
         so the import runs while the grader does something else. :meth:`restart` warms the new process the
         same way.
         """
@@ -571,12 +493,24 @@ class Sandbox:
         except (KeyError, TypeError, ValueError) as error:
             self._lose("died", f"sent back a malformed answer ({error})")
 
+    def seed(self, seed: int, *, timeout: float | None = None) -> list[str]:
+        """Seed Python's ``random``, NumPy's global generator, and torch and TensorFlow if imported (warm them
+        first); :meth:`restart` seeds the new process the same way. Returns what was seeded."""
+        self._seed = int(seed)
+        message = self._request({"op": "seed", "seed": self._seed}, timeout)
+        seeded = message.get("seeded")
+        if type(seeded) is not list or not all(type(name) is str for name in seeded):
+            self._lose("died", "sent back a malformed answer (seeded)")
+        return seeded
+
     def restart(self) -> None:
-        """Kill the process (and everything it started) and start a fresh one, warmed like the last."""
+        """Kill the process (and everything it started) and start a fresh one, warmed and seeded like the last."""
         self._stop()
         self._start()
         if self._warmed:
             self.warm(self._warmed)
+        if self._seed is not None:
+            self.seed(self._seed)
 
     def close(self) -> None:
         """Stop the process and everything in the sandbox, and delete the private folders."""
@@ -616,51 +550,20 @@ class Sandbox:
 
     def _bwrap_args(self) -> list[str]:
         uid = self._lease.uid if self._lease is not None else os.getuid()
-        accounts = self._base / "passwd"
-        accounts.write_text(f"root:x:0:0:root:/root:/bin/sh\nstudent:x:{uid}:{uid}:student:{HOME}:/bin/sh\n")
-        groups = self._base / "group"
-        groups.write_text(f"root:x:0:\nstudent:x:{uid}:\n")
-        args = [*_namespace_flags(), "--die-with-parent", "--new-session", "--clearenv", "--hostname", "localhost"]
-        for key, value in self._environment(HOME).items():
-            args += ["--setenv", key, value]
-        args += _system_mounts()
-        args += ["--ro-bind", str(accounts), "/etc/passwd", "--ro-bind", str(groups), "/etc/group"]
-        args += ["--proc", "/proc", "--dev", "/dev"]
-        for folder in ("/tmp", "/dev/shm"):
-            args += ["--perms", "1777", "--size", str(self.limits.tmp_bytes), "--tmpfs", folder]
-        args += ["--perms", "0755", "--dir", "/home", "--perms", "0755", "--dir", "/run"]
-        mounts: list[tuple[str, str, str]] = []  # (operation, source, destination)
-        trees = ["/usr"]
-        for prefix in dict.fromkeys((sys.base_prefix, sys.base_exec_prefix, sys.prefix, sys.exec_prefix)):
-            if not any(_inside(prefix, tree) for tree in trees):
-                mounts.append(("--ro-bind", prefix, prefix))
-                trees.append(prefix)
-        package = str(Path(__file__).resolve().parent)
-        coursepkg = _package_folder("coursepkg")
-        if coursepkg is not None and not any(_inside(coursepkg, tree) for tree in trees):
-            mounts.append(("--ro-bind", coursepkg, coursepkg))
-        mounts.append(("--tmpfs", "", package))  # hides the hidden tests, the mutants, the instructor's tools
-        mounts += [("--ro-bind", f"{package}/{name}", f"{package}/{name}") for name in RUNNER_MODULES]
-        mounts += [("--bind", str(self._work), HOME), ("--bind", str(self._exchange), EXCHANGE)]
-        destinations = [destination for _, _, destination in mounts] + ["/usr", "/etc", "/home", "/run"]
-        parents: list[str] = []
-        for _, _, destination in mounts:
-            for parent in reversed(Path(destination).parents):
-                folder = str(parent)
-                if folder != "/" and folder not in parents and not any(_inside(folder, d) for d in destinations):
-                    parents.append(folder)
-        for folder in sorted(parents, key=lambda p: p.count("/")):
-            args += ["--perms", "0755", "--dir", folder]
-        for operation, source, destination in sorted(mounts, key=lambda m: m[2].count("/")):
-            args += [operation, destination] if operation == "--tmpfs" else [operation, source, destination]
-        args += ["--chdir", HOME]
-        if self._lease is not None:
-            args += _CAPABILITIES
-        return args
+        binds = [("--bind", str(self._work), HOME), ("--bind", str(self._exchange), EXCHANGE)]
+        return sandbox_args(
+            env=self._environment(HOME), accounts=write_accounts(self._base, uid), tmp_bytes=self.limits.tmp_bytes,
+            binds=binds, capabilities=CAPABILITIES,
+        )
 
     def _start(self) -> None:
-        exchange = EXCHANGE if self._sandboxed else str(self._exchange)
         limits = {**asdict(self.limits), "processes": self._processes_limit()}
+        if self._forkserver is not None:
+            write_accounts(self._base, self._lease.uid)
+            process: Any = self._forkserver.spawn(self._base, self._lease.uid, self._environment(HOME), limits)
+            self._started_process(process)
+            return
+        exchange = EXCHANGE if self._sandboxed else str(self._exchange)
         config = json.dumps({"exchange": exchange, "limits": limits})
         runner = [sys.executable, "-I", "-m", "autograder.runner", config]  # -I: the folder cannot shadow it
         log = open(self._base / "runner.log", "ab")  # bwrap's and the runner's own errors, before student code
@@ -670,7 +573,7 @@ class Sandbox:
                 read, write = os.pipe()  # arguments through a pipe: /proc/1/cmdline inside shows no paths
                 os.write(write, b"".join(arg.encode() + b"\0" for arg in self._bwrap_args()))
                 os.close(write)
-                drop = _drop_root(self._lease.uid) if self._lease is not None else []
+                drop = drop_root(self._lease.uid) if self._lease is not None else []
                 command = ["bwrap", "--args", str(read), "--", *drop, *runner]
                 try:
                     process = subprocess.Popen(command, pass_fds=(read,), env={}, **pipes)
@@ -680,6 +583,9 @@ class Sandbox:
                 process = subprocess.Popen(runner, cwd=self._work, env=self._environment(str(self._work)), **pipes)
         finally:
             log.close()
+        self._started_process(process)
+
+    def _started_process(self, process: Any) -> None:
         os.set_blocking(process.stdin.fileno(), False)
         self._state["process"] = process
         self._buffer = bytearray()
@@ -768,13 +674,16 @@ class Sandbox:
         try:
             self._await("hello", self._started + self.limits.start_seconds, self.limits.start_seconds)
         except SandboxLost as lost:
-            log = (self._base / "runner.log").read_bytes()[-2000:].decode(errors="replace")
+            log = self._log.read_bytes()[-2000:].decode(errors="replace") if self._log.exists() else ""
             raise SandboxError(f"the grader's runner did not start ({lost.reason}) {log}".strip()) from None
         self._ready = True
 
     def _send_request(self, payload: Mapping[str, Any], timeout: float | None) -> tuple[str, float, float]:
-        if not self.alive:
+        process = self._state["process"]
+        if process is None or self._lost:
             raise SandboxError("the sandbox's process is gone or closed; call restart() for a fresh one")
+        if process.poll() is not None:  # it ended between requests (a student's thread, a dead fork server)
+            self._lose("died", self._exit_reason())
         self._finish_pending()
         timeout = self.limits.wall_seconds if timeout is None else float(timeout)
         request_id = secrets.token_hex(12)
@@ -833,78 +742,3 @@ class Sandbox:
                     os.unlink(entry.path)
             except OSError:
                 pass
-
-
-def _inside(path: str, tree: str) -> bool:
-    return path == tree or path.startswith(tree.rstrip("/") + "/")
-
-
-def _package_folder(name: str) -> str | None:
-    import importlib.util
-
-    spec = importlib.util.find_spec(name)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return str(Path(list(spec.submodule_search_locations)[0]).resolve())
-
-
-# ----------------------------------------------------------------------------------------- warm pool
-class WarmPool:
-    """Student processes started and warmed ahead of time: the import cost of a framework leaves the
-    critical path without any process ever serving two submissions.
-
-    ``take(files)`` hands out a sandbox that was started (and told to import ``modules``) while the
-    previous submission was being graded, then starts its replacement. Each sandbox still belongs to one
-    submission only; the caller closes it.
-
-    Parameters
-    ----------
-    modules : sequence of str
-        What to import ahead of time (``("torch", "tensorflow")``).
-    size : int
-        How many warm sandboxes to keep ready.
-    **options
-        Passed to :class:`Sandbox` (``limits``, ``unsafe_no_sandbox``, ``env``).
-    """
-
-    def __init__(self, modules: Sequence[str] = (), *, size: int = 1, **options: Any):
-        if size < 1:
-            raise ValueError(f"WarmPool: size must be at least 1. Received: size={size}")
-        self.modules, self.size, self.options = tuple(modules), size, options
-        self._ready: list[Sandbox] = []
-        self._fill()
-
-    def _prestart(self) -> Sandbox:
-        sandbox = Sandbox(**self.options)
-        if self.modules:
-            sandbox.warm(self.modules, wait=False)
-        return sandbox
-
-    def _fill(self) -> None:
-        while len(self._ready) < self.size:
-            self._ready.append(self._prestart())
-
-    def take(self, files: str | os.PathLike[str] | None = None) -> Sandbox:
-        """A warm sandbox holding ``files``; the pool starts another in its place."""
-        sandbox = self._ready.pop(0) if self._ready else self._prestart()
-        try:
-            sandbox._finish_pending()  # noqa: SLF001 - the warm-up sent by _prestart
-        except SandboxLost:
-            sandbox.close()
-            sandbox = Sandbox(**self.options)
-            sandbox.warm(self.modules)
-        if files is not None:
-            sandbox.add_files(files)
-        self._fill()
-        return sandbox
-
-    def close(self) -> None:
-        """Stop the sandboxes still waiting."""
-        while self._ready:
-            self._ready.pop().close()
-
-    def __enter__(self) -> WarmPool:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()

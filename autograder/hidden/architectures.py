@@ -31,6 +31,11 @@ from autograder.checks import FROM_SCRATCH, Call, Check, Outcome, Ref, compare_a
 from coursepkg import params as reference
 from coursepkg.ops import conv2d
 
+#: The seed of the student's process: before the first cell runs, the grader seeds Python's ``random``,
+#: NumPy's global generator, and torch and TensorFlow when the notebook's imports are already loaded. The
+#: hidden checks draw their own cases with seeds of their own; this one is recorded with every score.
+SEED = 20261103
+
 __all__ = ["CHECKS"]
 
 # Building a block with the course's own blocks is not building it.

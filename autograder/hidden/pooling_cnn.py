@@ -26,6 +26,11 @@ from hypothesis import strategies as st
 from autograder.checks import FROM_SCRATCH, Call, Check, Outcome, Ref, compare_array, describe_value, draw_cases
 from coursepkg import ops
 
+#: The seed of the student's process: before the first cell runs, the grader seeds Python's ``random``,
+#: NumPy's global generator, and torch and TensorFlow when the notebook's imports are already loaded. The
+#: hidden checks draw their own cases with seeds of their own; this one is recorded with every score.
+SEED = 20261102
+
 __all__ = ["CHECKS", "REQUIRED_ACCURACY", "TIME_BUDGET"]
 
 #: Accuracy the trained model must reach on the grader's held-out digits (stated in the notebook).

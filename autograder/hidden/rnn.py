@@ -25,6 +25,11 @@ from autograder.checks import FROM_SCRATCH, Call, Check, Outcome, Ref, compare_a
 from coursepkg import rnn as reference
 from coursepkg.data import binary_sequences
 
+#: The seed of the student's process: before the first cell runs, the grader seeds Python's ``random``,
+#: NumPy's global generator, and torch and TensorFlow when the notebook's imports are already loaded. The
+#: hidden checks draw their own cases with seeds of their own; this one is recorded with every score.
+SEED = 20261104
+
 __all__ = ["CHECKS"]
 
 GRAD_KEYS = ("dx", "dh0", "dweight_ih", "dweight_hh", "dbias_ih", "dbias_hh")

@@ -19,6 +19,7 @@ import pytest
 
 from autograder.export import export_grades
 from autograder.grade import grade_all
+from autograder.bundle import assignment_seed
 from autograder.gradebook import default_db_url, default_log_path, read_log, verify_log
 from autograder.grading import GradingOptions
 from autograder.mutants import mutants_of
@@ -95,8 +96,10 @@ def test_scores_are_in_nbgraders_gradebook_and_export(graded, tmp_path):
     assert scores == EXPECTED
     rows = export_grades(default_db_url(course), tmp_path / "grades.csv").read_text().splitlines()
     assert len(rows) == 1 + len(EXPECTED)
-    check = verify_log(default_db_url(course), default_log_path(default_db_url(course), course))
+    log = default_log_path(default_db_url(course), course)
+    check = verify_log(default_db_url(course), log)
     assert check.ok, check.render()
+    assert {record["seed"] for record in read_log(log).records} == {assignment_seed(ASSIGNMENT)}
 
 
 @pytest.mark.slow

@@ -16,6 +16,7 @@ import pytest
 
 from autograder.checks import Call, Ref
 from autograder.kernel import hidden_checks, judge_case
+from autograder.pool import WarmPool
 from autograder.probe import run_calls
 from autograder.runner import decode_value, encode_value
 from autograder.sandbox import (
@@ -24,7 +25,6 @@ from autograder.sandbox import (
     SandboxError,
     SandboxLost,
     SandboxUnavailable,
-    WarmPool,
     _probe_bwrap,
     _safe_load,
     sandbox_available,

@@ -22,7 +22,8 @@ import autograder
 from autograder.checks import Call, Check
 from autograder.kernel import hidden_checks, judge_case
 from autograder.probe import RESULT_ERROR
-from autograder.sandbox import RUNNER_MODULES, Sandbox, SandboxLost
+from autograder.bwrap import RUNNER_MODULES
+from autograder.sandbox import Sandbox, SandboxLost
 from tests.grading.attacks import cell
 
 HONEST = "import numpy as np\n\ndef relu(x):\n    return np.where(x > 0, x, 0.0)\n"
