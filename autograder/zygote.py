@@ -48,7 +48,7 @@ SLOT_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
-MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
+MS_REMOUNT, MS_BIND, MS_MOVE, MS_REC, MS_PRIVATE = 32, 4096, 8192, 16384, 1 << 18
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 4, 24, 38
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
 
@@ -114,6 +114,45 @@ def _status_code(status: int) -> int:
     return os.WEXITSTATUS(status) if os.WIFEXITED(status) else 255
 
 
+def _mount_points() -> list[str]:
+    """Every mount point of this mount namespace (``/proc/self/mountinfo``, octal escapes decoded)."""
+    with open("/proc/self/mountinfo") as handle:
+        fields = [line.split() for line in handle]
+    return [re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), row[4]) for row in fields]
+
+
+def _make_mount_point(path: str, is_dir: bool) -> None:
+    if is_dir:
+        os.mkdir(path, 0o755)
+    else:
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o644))
+
+
+def _fresh_tmpfs(folder: str, size: int, stage: str) -> None:
+    """Cover ``folder`` with an empty tmpfs, keeping the mounts under it where they were.
+
+    The sandbox may hold the virtual environment or the course's package under ``/tmp`` (a checkout in
+    ``/tmp``): those mounts are moved aside to ``stage``, the fresh tmpfs goes on, and they are moved back
+    onto mount points made again (folders ``0755``, owned by root), as bwrap lays them out.
+    """
+    inside = sorted({point for point in _mount_points() if point.startswith(folder.rstrip("/") + "/")})
+    topmost = [point for point in inside if not any(point.startswith(other + "/") for other in inside)]
+    os.mkdir(stage, 0o700)
+    staged = []
+    for index, point in enumerate(topmost):
+        is_dir = os.path.isdir(point)
+        place = f"{stage}/{index}"
+        _make_mount_point(place, is_dir)
+        _mount(point, place, None, MS_MOVE)
+        staged.append((place, point, is_dir))
+    _mount("tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode=1777")
+    for place, point, is_dir in staged:
+        parent = os.path.dirname(point)
+        os.makedirs(parent, mode=0o755, exist_ok=True)
+        _make_mount_point(point, is_dir)
+        _mount(place, point, None, MS_MOVE)
+
+
 def _keeper(request: Mapping[str, Any], pipes: Sequence[int]) -> int:
     """New namespaces and the slot's mounts, then init; returns init's status code."""
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -126,9 +165,10 @@ def _keeper(request: Mapping[str, Any], pipes: Sequence[int]) -> int:
     for name in ("passwd", "group"):
         _mount(f"{slot}/{name}", f"/etc/{name}", None, MS_BIND)
         _mount(None, f"/etc/{name}", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    _mount("tmpfs", SLOTS, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64k,mode=0700")  # covers the slots
     size = int(request["tmp_bytes"])
     for folder in ("/tmp", "/dev/shm"):
-        _mount("tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode=1777")
+        _fresh_tmpfs(folder, size, stage=f"{SLOTS}/{folder.strip('/').replace('/', '-')}")
     _mount("tmpfs", SLOTS, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=0755")
     pid = os.fork()
     if pid == 0:
