@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -190,3 +191,31 @@ def test_folders_of_a_grader_killed_with_kill_9_are_swept_by_the_next_server():
     finally:
         shutil.rmtree(alive, ignore_errors=True)
         shutil.rmtree(stale, ignore_errors=True)
+
+
+def test_a_fresh_tmp_keeps_the_mounts_under_it(tmp_path):
+    """A checkout in /tmp has its virtual environment and the runner's modules mounted under /tmp: the fresh
+    /tmp of a forked process must keep them (CI clones into /tmp). Run in a private mount namespace."""
+    script = (
+        "import os, sys\n"
+        "from autograder.zygote import MS_BIND, _fresh_tmpfs, _mount\n"
+        "base, kept = sys.argv[1], sys.argv[2]\n"
+        "_mount('tmpfs', base, 'tmpfs', 0, 'size=1m')\n"
+        "os.makedirs(base + '/checkout/venv'); open(base + '/old-file', 'w').close()\n"
+        "_mount(kept, base + '/checkout/venv', None, MS_BIND)\n"
+        "os.mkdir(base + '/stage-parent'); _mount('tmpfs', base + '/stage-parent', 'tmpfs', 0, 'size=64k')\n"
+        "stage_root = base + '-stage'; os.mkdir(stage_root); _mount('tmpfs', stage_root, 'tmpfs', 0, 'size=64k')\n"
+        "_fresh_tmpfs(base, 1 << 20, stage=stage_root + '/tmp')\n"
+        "print(sorted(os.listdir(base)), os.listdir(base + '/checkout/venv'))\n"
+    )
+    kept = tmp_path / "venv"
+    kept.mkdir()
+    (kept / "python").write_text("")
+    base = tmp_path / "tmp"
+    base.mkdir()
+    done = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", sys.executable, "-c", script, str(base), str(kept)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "['checkout', 'stage-parent'] ['python']\n"  # old-file gone, both mounts kept
