@@ -52,6 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--db", help="SQLAlchemy URL of the gradebook (default: the course's gradebook.db)")
     grade.add_argument("--workers", type=int, help="local worker processes (default: the cores available)")
     grade.add_argument("--scheduler", help="address of a Dask scheduler (tcp://host:8786) to grade on its workers")
+    grade.add_argument("--threads", type=int, help="CPU threads per student process (default: the cores shared out "
+                       "among the local workers; uncapped on a Dask cluster)")
     grade.add_argument("--only-new", action="store_true", help="skip submissions already graded with these tests")
     grade.add_argument("--student", action="append", help="grade only this student (repeatable)")
     grade.add_argument(
@@ -111,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
                 report = grade_all(
                     args.assignment, submissions=args.submissions, db_url=args.db, workers=args.workers,
                     scheduler=args.scheduler, only_new=args.only_new, students=args.student,
-                    options=GradingOptions(unsafe_no_sandbox=args.unsafe_no_sandbox),
+                    options=GradingOptions(unsafe_no_sandbox=args.unsafe_no_sandbox, threads=args.threads),
                 )
             except (FileNotFoundError, SandboxUnavailable) as error:
                 print(f"autograder grade: {error}", file=sys.stderr)

@@ -44,6 +44,18 @@ class GradingOptions:
     submission_seconds: float = 900.0
     warm: bool = True
     forkserver: bool | None = None  # fork students' processes from a warm server: None means where one can run
+    threads: int | None = None  # CPU threads each student process may use (OpenMP, BLAS, torch, TF); None: no cap
+
+    def environment(self) -> dict[str, str]:
+        """The student's process's thread caps, as environment variables the libraries read when they load."""
+        if self.threads is None:
+            return {}
+        if self.threads < 1:
+            raise ValueError(f"GradingOptions: threads must be at least 1. Received: threads={self.threads}")
+        count = str(self.threads)
+        names = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS")
+        # threads that spin while waiting burn the cores other workers need
+        return {**dict.fromkeys(names, count), "TF_NUM_INTEROP_THREADS": count, "OMP_WAIT_POLICY": "PASSIVE"}
 
 
 @dataclass(frozen=True)
@@ -220,7 +232,10 @@ def grade_submission(
         if sandbox_factory is not None:
             sandbox = sandbox_factory(Path(staging))
         else:
-            sandbox = Sandbox(Path(staging), limits=options.limits, unsafe_no_sandbox=options.unsafe_no_sandbox)
+            sandbox = Sandbox(
+                Path(staging), limits=options.limits, unsafe_no_sandbox=options.unsafe_no_sandbox,
+                env=options.environment(),
+            )
     with sandbox:
         session = _Session(sandbox, options, notes)
         if options.warm and (modules := warm_modules(bundle)):

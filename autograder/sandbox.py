@@ -641,17 +641,18 @@ class Sandbox:
             if len(self._buffer) > MAX_LINE:
                 self._lose("died", "broke the grader's protocol (an answer too long) and was stopped")
             now = time.monotonic()
-            if now >= deadline:
-                self._lose("timeout", f"did not finish within the {timeout:g} s wall-clock limit and was stopped")
             if now >= self._next_watch:
                 self._watch()
                 self._next_watch = now + WATCH_INTERVAL
-            ready, _, _ = select.select([fd], [], [], min(deadline - now, WATCH_INTERVAL))
+            # what has already arrived counts even past the deadline (a warm process's hello, read late)
+            ready, _, _ = select.select([fd], [], [], max(0.0, min(deadline - now, WATCH_INTERVAL)))
             if ready:
                 chunk = os.read(fd, 1 << 20)
                 if not chunk:
                     self._lose("died", self._exit_reason())
                 self._buffer += chunk
+            elif time.monotonic() >= deadline:
+                self._lose("timeout", f"did not finish within the {timeout:g} s wall-clock limit and was stopped")
 
     def _await(self, request_id: str, deadline: float, timeout: float) -> dict[str, Any]:
         while True:

@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 
 from autograder.forkserver import PREFIX, ForkServer, ForkServerError, _identity, forkserver_available
+from autograder.grade import share_cores
+from autograder.grading import GradingOptions
 from autograder.pool import WarmPool
 from autograder.sandbox import Limits, Sandbox, SandboxError
 
@@ -219,3 +221,19 @@ def test_a_fresh_tmp_keeps_the_mounts_under_it(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout == "['checkout', 'stage-parent'] ['python']\n"  # old-file gone, both mounts kept
+
+
+def test_student_processes_get_the_thread_cap_the_grader_shares_out():
+    cores = len(os.sched_getaffinity(0))
+    assert share_cores(GradingOptions(), 2, None).threads == max(1, cores // 2)
+    assert share_cores(GradingOptions(), 1, None).threads == cores
+    assert share_cores(GradingOptions(threads=3), 2, None).threads == 3  # the instructor's choice stands
+    assert share_cores(GradingOptions(), 2, "tcp://scheduler:8786").threads is None  # its machines are not ours
+    env = GradingOptions(threads=1).environment()
+    assert env["OMP_NUM_THREADS"] == "1" and env["TF_NUM_INTRAOP_THREADS"] == "1"
+    with pytest.raises(ValueError, match="threads must be at least 1"):
+        GradingOptions(threads=0).environment()
+    for forkserver in (True, False):  # imported in the zygote, or in the student's own process
+        with WarmPool(["torch"], env=env, forkserver=forkserver) as pool, pool.take() as box:
+            result = box.exec("import os, torch\nprint(torch.get_num_threads(), os.environ['OMP_NUM_THREADS'])")
+            assert result.stdout == "1 1\n", result.error

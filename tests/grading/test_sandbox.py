@@ -16,6 +16,7 @@ import pytest
 
 from autograder.checks import Call, Ref
 from autograder.kernel import hidden_checks, judge_case
+from autograder.forkserver import forkserver_available
 from autograder.pool import WarmPool
 from autograder.probe import run_calls
 from autograder.runner import decode_value, encode_value
@@ -284,6 +285,21 @@ def test_a_warm_pool_hands_out_fresh_warm_sandboxes_holding_the_files(tmp_path):
         finally:
             first.close()
             second.close()
+
+
+@pytest.mark.parametrize("forkserver", [False, True])
+def test_a_sandbox_kept_waiting_longer_than_its_start_limit_is_still_handed_out(forkserver):
+    """The pool readies the next sandbox while a submission is graded, which may take longer than
+    ``start_seconds``: the hello that arrived meanwhile still counts."""
+    if forkserver and not forkserver_available():
+        pytest.skip("a fork server needs root and bubblewrap")
+    with WarmPool(["fractions"], limits=Limits(start_seconds=1.0), forkserver=forkserver) as pool:
+        time.sleep(2.5)
+        box = pool.take()
+        try:
+            assert box.exec("import fractions").ok
+        finally:
+            box.close()
 
 
 def test_close_removes_the_private_folders(sandbox):
