@@ -32,6 +32,8 @@ __all__ = [
     "drop_root",
     "probe_bwrap",
     "sandbox_args",
+    "student_environment",
+    "write_accounts",
 ]
 
 HOME = "/home/student"  # the submission's folder, as the student's code sees it
@@ -125,6 +127,13 @@ class UidLease:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+
+
+def student_environment(home: str, extra: Mapping[str, str]) -> dict[str, str]:
+    """The whole environment of a student's process (nothing of the grader's): ``extra`` on a plain base."""
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home, "LANG": "C.UTF-8", "USER": "student"}
+    env.update({"LOGNAME": "student", "MPLBACKEND": "Agg"})
+    return {**env, **extra}
 
 
 def write_accounts(folder: Path, uid: int) -> tuple[Path, Path]:

@@ -37,7 +37,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from autograder.bwrap import CAPABILITIES, EXCHANGE, HOME, probe_bwrap, sandbox_args, write_accounts
+from autograder.bwrap import CAPABILITIES, EXCHANGE, HOME, probe_bwrap, sandbox_args
+from autograder.bwrap import student_environment, write_accounts
 
 __all__ = ["ForkServer", "ForkServerError", "ForkedProcess", "forkserver_available"]
 
@@ -224,16 +225,11 @@ class ForkServer:
         self.close()
 
     # ----------------------------------------------------------------- zygote
-    def _environment(self) -> dict[str, str]:
-        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": HOME, "LANG": "C.UTF-8", "USER": "student"}
-        env.update({"LOGNAME": "student", "MPLBACKEND": "Agg"})
-        return {**env, **self.env}
-
     def _start(self) -> None:
         self._control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._inbox: list[dict[str, Any]] = []
         args = sandbox_args(
-            env=self._environment(), accounts=write_accounts(self._base, NOBODY), tmp_bytes=self.limits.tmp_bytes,
+            env=student_environment(HOME, self.env), accounts=write_accounts(self._base, NOBODY), tmp_bytes=self.limits.tmp_bytes,
             binds=[("--bind", str(self.slots), SLOTS)], folders=(HOME, EXCHANGE), capabilities=ZYGOTE_CAPABILITIES,
         )
         config = json.dumps({"control": theirs.fileno(), "modules": list(self.modules)})

@@ -48,7 +48,7 @@ import numpy as np
 
 from autograder.bwrap import CAPABILITIES, EXCHANGE, HOME, UidLease, drop_root, sandbox_args
 from autograder.bwrap import probe_bwrap as _probe_bwrap
-from autograder.bwrap import write_accounts
+from autograder.bwrap import student_environment, write_accounts
 from autograder.checks import Call, Outcome
 from autograder.forkserver import ForkServer
 from autograder.runner import ARRAY_NAME, decode_outcome, encode_call
@@ -530,10 +530,7 @@ class Sandbox:
 
     # ----------------------------------------------------------------- process
     def _environment(self, home: str) -> dict[str, str]:
-        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home, "LANG": "C.UTF-8", "USER": "student"}
-        env.update({"LOGNAME": "student", "MPLBACKEND": "Agg"})
-        env.update(self._extra_env)
-        return env
+        return student_environment(home, self._extra_env)
 
     def _processes_limit(self) -> int:
         """RLIMIT_NPROC counts every task of the user id; without a uid of its own, leave room for the rest."""
