@@ -11,8 +11,9 @@ them mutants, then:
    process from a fork server per worker that imported the framework once (where one can run: root and
    bubblewrap), then starting a fresh sandbox per submission, imported ahead of time (the fallback).
 
-It prints submissions per minute for both, their ratio, and the autograder's per-submission cost against
-just executing the notebook. Run: ``.venv/bin/python benchmarks/grading.py [--count 50] [--framework tensorflow]``.
+It prints submissions per minute for each, the ratios to nbgrader, the autograder's per-submission cost
+against just executing the notebook, and whether nbgrader and every mode gave every student the same score.
+Run: ``.venv/bin/python benchmarks/grading.py [--count 50] [--framework tensorflow]``.
 """
 
 from __future__ import annotations
