@@ -153,6 +153,16 @@ def _fresh_tmpfs(folder: str, size: int, stage: str) -> None:
         _mount(place, point, None, MS_MOVE)
 
 
+def _fork_child(target: Any, request: Mapping[str, Any], pipes: Sequence[int]) -> int:
+    """Fork; the child runs ``target(request, pipes)``, which never returns; the parent lets go of the pipes."""
+    pid = os.fork()
+    if pid == 0:
+        target(request, pipes)
+    for fd in pipes:
+        os.close(fd)
+    return pid
+
+
 def _keeper(request: Mapping[str, Any], pipes: Sequence[int]) -> int:
     """New namespaces and the slot's mounts, then init; returns init's status code."""
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -170,16 +180,8 @@ def _keeper(request: Mapping[str, Any], pipes: Sequence[int]) -> int:
     for folder in ("/tmp", "/dev/shm"):
         _fresh_tmpfs(folder, size, stage=f"{SLOTS}/{folder.strip('/').replace('/', '-')}")
     _mount("tmpfs", SLOTS, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=0755")
-    pid = os.fork()
-    if pid == 0:
-        _init(request, pipes)  # never returns
-    for fd in pipes:
-        os.close(fd)
-    while True:
-        try:
-            return _status_code(os.waitpid(pid, 0)[1])
-        except InterruptedError:
-            continue
+    init = _fork_child(_init, request, pipes)
+    return _status_code(os.waitpid(init, 0)[1])  # (waitpid retries an interrupted wait itself: PEP 475)
 
 
 def _init(request: Mapping[str, Any], pipes: Sequence[int]) -> None:
@@ -192,16 +194,9 @@ def _init(request: Mapping[str, Any], pipes: Sequence[int]) -> None:
             signal.signal(number, signal.SIG_DFL)  # pid 1 ignores a signal it has no handler for
         _drop_to(int(request["uid"]))
         _prctl(PR_SET_DUMPABLE, 0)  # the student, under the same uid, cannot ptrace pid 1
-        runner = os.fork()
-        if runner == 0:
-            _runner(request, pipes)  # never returns
-        for fd in pipes:
-            os.close(fd)
-        while True:
-            try:
-                pid, status = os.waitpid(-1, 0)
-            except InterruptedError:
-                continue
+        runner = _fork_child(_runner, request, pipes)
+        while True:  # orphans of the student's making are reaped as they come
+            pid, status = os.waitpid(-1, 0)
             if pid == runner:
                 code = _status_code(status)
                 break
