@@ -268,8 +268,13 @@ class ForkServer:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, 9)
             process.wait()
-        for token in self._spawned:  # bwrap's --die-with-parent and each keeper's death signal took them
+        self._all_killed()  # bwrap's --die-with-parent and each keeper's death signal took them
+
+    def _all_killed(self) -> None:
+        """The zygote is gone: every process it forked died with it (SIGKILL, as bwrap reports it)."""
+        for token in self._spawned:
             self._exited.setdefault(token, 128 + 9)
+        self._spawned.clear()
 
     def _restart(self) -> None:
         self._stop()
@@ -287,14 +292,15 @@ class ForkServer:
         except OSError:
             data = b""
         if not data:  # the zygote is gone, and every process it forked with it
-            for token in self._spawned:
-                self._exited.setdefault(token, 128 + 9)
+            self._all_killed()
             self._process.poll()
             self._process = None
             return False
         message = json.loads(data)
         if "exited" in message:
-            self._exited[str(message["exited"])] = int(message["status"])
+            token = str(message["exited"])
+            self._exited[token] = int(message["status"])
+            self._spawned.discard(token)  # only the processes still running are tracked
         else:
             self._inbox.append(message)
         return True
